@@ -1,0 +1,1 @@
+"""Generated from proto/snakepit/worker/v1/worker.proto. Do not edit."""
