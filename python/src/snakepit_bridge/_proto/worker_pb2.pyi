@@ -68,16 +68,20 @@ class StreamMessage(_message.Message):
     def __init__(self, chunk: _Optional[_Union[Payload, _Mapping]] = ..., error: _Optional[_Union[ToolError, _Mapping]] = ...) -> None: ...
 
 class CancelRequest(_message.Message):
-    __slots__ = ("call_id",)
+    __slots__ = ("call_id", "wait_ms")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     call_id: str
-    def __init__(self, call_id: _Optional[str] = ...) -> None: ...
+    wait_ms: int
+    def __init__(self, call_id: _Optional[str] = ..., wait_ms: _Optional[int] = ...) -> None: ...
 
 class CancelResponse(_message.Message):
-    __slots__ = ("found",)
+    __slots__ = ("found", "finished")
     FOUND_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
     found: bool
-    def __init__(self, found: _Optional[bool] = ...) -> None: ...
+    finished: bool
+    def __init__(self, found: _Optional[bool] = ..., finished: _Optional[bool] = ...) -> None: ...
 
 class DescribeRequest(_message.Message):
     __slots__ = ()

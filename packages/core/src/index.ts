@@ -1,0 +1,48 @@
+// The public API of @snakepit/core. Everything exported is documented and kept stable.
+export { createPool } from "./create-pool.js";
+export { createSnakepit } from "./snakepit.js";
+export type { Snakepit, SnakepitOptions } from "./snakepit.js";
+export type {
+  CallOptions,
+  CloseOptions,
+  ParamDescription,
+  Pool,
+  PoolDescription,
+  PoolState,
+  PoolStats,
+  ToolDescription,
+  WorkerState,
+  WorkerStats,
+} from "./pool-types.js";
+export { DEFAULTS } from "./options.js";
+export type { PoolOptions, ProfileName, PythonOptions, ResolvedPoolOptions } from "./options.js";
+export { SNAKEPIT_ERROR_CODES, SnakepitError, isSnakepitError } from "./errors.js";
+export type { ConfigIssue, SnakepitErrorCode, SnakepitErrorDetails } from "./errors.js";
+export { SNAKEPIT_EVENTS } from "./events.js";
+export type {
+  PoolClosedEvent,
+  PoolCreatedEvent,
+  PoolSaturatedEvent,
+  RequestFinishedEvent,
+  RequestQueuedEvent,
+  RequestStartedEvent,
+  SnakepitEventName,
+  WorkerExitedEvent,
+  WorkerOutputEvent,
+  WorkerReadyEvent,
+  WorkerRecycledEvent,
+  WorkerStartFailedEvent,
+  WorkerStartingEvent,
+} from "./events.js";
+export { processProfile, threadProfile } from "./process-profile.js";
+export type { LocalProfileOptions } from "./process-profile.js";
+export type { WorkerExit, WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext } from "./worker-profile.js";
+export { ChannelFailure } from "./worker-channel.js";
+export type { ChannelCallOptions, ChannelFailureKind, WorkerChannel } from "./worker-channel.js";
+export { createConnectChannel } from "./connect-channel.js";
+export type { ConnectChannelOptions } from "./connect-channel.js";
+export type { PoolPlugin } from "./plugin.js";
+export { consoleLogger, silentLogger } from "./logger.js";
+export type { Logger } from "./logger.js";
+export { resolvePythonExecutable } from "./python-executable.js";
+export type { ResolvedExecutable } from "./python-executable.js";

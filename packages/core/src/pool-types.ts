@@ -1,0 +1,110 @@
+/** The public shape of a pool: what createPool resolves to. */
+import type { WorkerRuntimeInfo } from "./worker-profile.js";
+
+export type PoolState = "starting" | "ready" | "draining" | "stopped" | "failed";
+
+export interface CallOptions {
+  /**
+   * Deadline for the whole call, queue wait included; it also reaches the Python
+   * tool (`current_call().deadline`). Default: the pool's defaultTimeoutMs.
+   */
+  timeoutMs?: number;
+  /** Abort the call: a queued call leaves the queue, a running one is cancelled in Python. */
+  signal?: AbortSignal;
+  /** Prefer the worker that served this session before (falls back to any free worker). */
+  sessionId?: string;
+}
+
+export interface CloseOptions {
+  /** How long running calls may take before workers are killed. Default: the pool's closeTimeoutMs. */
+  timeoutMs?: number;
+}
+
+export interface ParamDescription {
+  readonly name: string;
+  /** The Python annotation as written ("int", "list[str]"), or "" when there is none. */
+  readonly type: string;
+  readonly required: boolean;
+  /** The default value, when it has one that JSON can carry. */
+  readonly default?: unknown;
+  readonly kind: string;
+}
+
+export interface ToolDescription {
+  readonly name: string;
+  readonly doc: string;
+  readonly params: readonly ParamDescription[];
+  readonly returns: string;
+  /** Generator tools: call them with pool.stream(). */
+  readonly streaming: boolean;
+  readonly async: boolean;
+}
+
+export interface PoolDescription {
+  readonly adapter: string;
+  readonly worker: WorkerRuntimeInfo;
+  readonly tools: readonly ToolDescription[];
+}
+
+export type WorkerState = "starting" | "ready" | "draining" | "stopping";
+
+export interface WorkerStats {
+  readonly id: string;
+  readonly pid: number | undefined;
+  readonly state: WorkerState;
+  /** Calls running on it now. */
+  readonly load: number;
+  /** Calls it can run at once. */
+  readonly capacity: number;
+  readonly requestsServed: number;
+  readonly uptimeMs: number;
+}
+
+export interface PoolStats {
+  readonly name: string;
+  readonly profile: string;
+  readonly state: PoolState;
+  /** The number of workers the pool keeps. */
+  readonly size: number;
+  /** Workers ready to take calls. */
+  readonly workers: number;
+  readonly starting: number;
+  /** Ready workers with at least one call running. */
+  readonly busy: number;
+  /** Ready workers with nothing running. */
+  readonly idle: number;
+  readonly capacity: number;
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Calls refused without running: queue full, queue timeout, closed pool. */
+  readonly rejected: number;
+  /** Workers that died unexpectedly and were replaced. */
+  readonly crashes: number;
+  readonly recycles: number;
+  readonly perWorker: readonly WorkerStats[];
+}
+
+export interface Pool extends AsyncDisposable {
+  readonly name: string;
+  /** The profile's name: "process", "thread", or a custom profile's. */
+  readonly profile: string;
+  state(): PoolState;
+  /** Run a tool and resolve to its result. */
+  execute<T = unknown>(tool: string, args?: Record<string, unknown>, options?: CallOptions): Promise<T>;
+  /** Run a generator tool; iterate to receive what it yields. Leaving the loop early stops it in Python. */
+  stream<T = unknown>(tool: string, args?: Record<string, unknown>, options?: CallOptions): AsyncIterable<T>;
+  /** The adapter's tools, with their parameters and docs, and the worker's interpreter. */
+  describe(): Promise<PoolDescription>;
+  stats(): PoolStats;
+  /**
+   * Replace one worker without losing a call: a new worker starts first, new
+   * calls go to it, the old one finishes what it runs (bounded), then stops.
+   */
+  recycleWorker(workerId: string, options?: { reason?: string; detail?: Record<string, unknown> }): Promise<void>;
+  /** Stop taking calls, let running ones finish (bounded), stop the workers. Idempotent. */
+  close(options?: CloseOptions): Promise<void>;
+  /** Fail everything now and kill the workers. */
+  destroy(): Promise<void>;
+}

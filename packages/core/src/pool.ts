@@ -1,0 +1,912 @@
+/**
+ * The pool: admits calls, queues them (bounded), sends each to the least-loaded
+ * ready worker, enforces deadlines and cancellation, and keeps its workers at
+ * full strength by replacing any that die.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { CallQueue, type QueueEntry } from "./call-queue.js";
+import { decodeValue, encodeValue, type EncodedValue } from "./codec.js";
+import { closeMatches } from "./did-you-mean.js";
+import { SnakepitError, type SnakepitErrorCode } from "./errors.js";
+import { channels, publish } from "./events.js";
+import { CallRequestSchema, PayloadSchema, type DescribeResponse } from "./gen/snakepit/worker/v1/worker_pb.js";
+import type { ResolvedPoolOptions } from "./options.js";
+import type {
+  CallOptions,
+  CloseOptions,
+  Pool,
+  PoolDescription,
+  PoolState,
+  PoolStats,
+  ToolDescription,
+  WorkerState,
+} from "./pool-types.js";
+import { processProfile, threadProfile } from "./process-profile.js";
+import { ChannelFailure } from "./worker-channel.js";
+import type { WorkerExit, WorkerHandle, WorkerProfile } from "./worker-profile.js";
+import { fromToolError } from "./wire-errors.js";
+
+type CallKind = "execute" | "stream";
+
+/** One worker as the pool tracks it. */
+interface Slot {
+  readonly id: string;
+  handle: WorkerHandle | undefined;
+  state: WorkerState;
+  /** Capacity taken: running calls, plus cancelled calls Python has not finished yet. */
+  load: number;
+  served: number;
+  readyAt: number;
+  exit: WorkerExit | undefined;
+  readonly running: Set<RunningCall>;
+  /** Resolved when load drops to zero (recycle and close wait on this). */
+  idleWaiters?: Array<() => void>;
+}
+
+interface RunningCall {
+  fail(error: SnakepitError): void;
+}
+
+interface PendingCall extends QueueEntry {
+  readonly callId: string;
+  readonly tool: string;
+  readonly sessionId: string | undefined;
+  readonly enqueuedAt: number;
+  resolve(slot: Slot): void;
+  reject(error: SnakepitError): void;
+}
+
+/** Limits how many cancelled-call acknowledgements we wait for per attempt. */
+const CANCEL_WAIT_MS = 1000;
+/** Affinity entries kept (oldest dropped first). */
+const MAX_SESSIONS = 10_000;
+
+export function profileFor(options: ResolvedPoolOptions): WorkerProfile {
+  if (typeof options.profile !== "string") return options.profile;
+  return options.profile === "thread" ? threadProfile() : processProfile();
+}
+
+export class PoolImpl implements Pool {
+  readonly name: string;
+  readonly profile: string;
+  private readonly options: ResolvedPoolOptions;
+  private readonly profileImpl: WorkerProfile;
+  private poolState: PoolState = "starting";
+  private readonly slots = new Map<string, Slot>();
+  private readonly queue = new CallQueue<PendingCall>();
+  private readonly sessions = new Map<string, string>();
+  private readonly lifetime = new AbortController();
+  private runtimeDir: string | undefined;
+  private nextWorker = 1;
+  private nextCall = 1;
+  private rotate = 0;
+  private counters = { completed: 0, failed: 0, rejected: 0, crashes: 0, recycles: 0 };
+  private consecutiveStartFailures = 0;
+  private replacementTimer: NodeJS.Timeout | undefined;
+  private tools: Map<string, ToolDescription> | undefined;
+  private description: PoolDescription | undefined;
+  private closing: Promise<void> | undefined;
+  private pluginDisposers: Array<() => void | Promise<void>> = [];
+
+  constructor(options: ResolvedPoolOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.profileImpl = profileFor(options);
+    this.profile = this.profileImpl.name;
+  }
+
+  // ---- start-up -------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.runtimeDir = await mkdtemp(join(tmpdir(), "snakepit-"));
+    const ids = Array.from({ length: this.options.size }, () => this.newSlot());
+    let firstError: unknown;
+    let next = 0;
+    const runner = async () => {
+      while (next < ids.length && firstError === undefined) {
+        const slot = ids[next++]!;
+        try {
+          await this.startSlot(slot, "initial");
+        } catch (err) {
+          firstError ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.startupConcurrency, ids.length) }, runner));
+    if (firstError !== undefined) {
+      this.poolState = "failed";
+      await this.destroy();
+      this.poolState = "failed";
+      throw firstError;
+    }
+    await this.loadDescription().catch((err: unknown) =>
+      this.options.logger.warn(`could not describe the adapter's tools: ${String(err)}`, { pool: this.name }),
+    );
+    this.poolState = "ready";
+    for (const plugin of this.options.plugins) {
+      const dispose = plugin.attach(this);
+      if (typeof dispose === "function") this.pluginDisposers.push(dispose);
+    }
+    publish(channels.poolCreated, () => ({ pool: this, poolName: this.name, profile: this.profile, size: this.options.size }));
+  }
+
+  private newSlot(): Slot {
+    const slot: Slot = {
+      id: `${this.name}/w${this.nextWorker++}`,
+      handle: undefined,
+      state: "starting",
+      load: 0,
+      served: 0,
+      readyAt: 0,
+      exit: undefined,
+      running: new Set(),
+    };
+    this.slots.set(slot.id, slot);
+    return slot;
+  }
+
+  private async startSlot(slot: Slot, reason: "initial" | "replace" | "recycle"): Promise<void> {
+    const startedAt = performance.now();
+    publish(channels.workerStarting, () => ({ ...this.ref(), workerId: slot.id, reason }));
+    const deadline = AbortSignal.timeout(this.options.startTimeoutMs + 5_000);
+    let handle: WorkerHandle;
+    try {
+      handle = await this.profileImpl.startWorker({
+        workerId: slot.id,
+        poolName: this.name,
+        options: this.options,
+        runtimeDir: this.runtimeDir!,
+        signal: AbortSignal.any([this.lifetime.signal, deadline]),
+        logger: this.options.logger,
+        onOutput: (stream, line) => this.onOutput(slot.id, stream, line),
+      });
+    } catch (err) {
+      this.slots.delete(slot.id);
+      const error = SnakepitError.from(err, "worker_start_failed");
+      publish(channels.workerStartFailed, () => ({ ...this.ref(), workerId: slot.id, error }));
+      throw error;
+    }
+    if (this.lifetime.signal.aborted) {
+      handle.kill();
+      this.slots.delete(slot.id);
+      throw new SnakepitError("pool_closed", `pool ${this.name} closed while worker ${slot.id} was starting`);
+    }
+    slot.handle = handle;
+    slot.state = "ready";
+    slot.readyAt = Date.now();
+    void handle.exited.then((exit) => this.onWorkerExit(slot, exit));
+    publish(channels.workerReady, () => ({
+      ...this.ref(),
+      workerId: slot.id,
+      pid: handle.pid,
+      startMs: performance.now() - startedAt,
+      info: handle.info,
+    }));
+    this.dispatch();
+  }
+
+  private onOutput(workerId: string, stream: "stdout" | "stderr", line: string): void {
+    this.options.logger.info(line, { workerId, stream, pool: this.name });
+    publish(channels.workerOutput, () => ({ ...this.ref(), workerId, stream, line }));
+  }
+
+  private async loadDescription(): Promise<void> {
+    const slot = [...this.slots.values()].find((s) => s.state === "ready" && s.handle);
+    if (!slot?.handle) throw new SnakepitError("internal", "no ready worker to describe");
+    const res = await slot.handle.channel.describe({ timeoutMs: 10_000 });
+    this.setDescription(res);
+  }
+
+  private setDescription(res: DescribeResponse): void {
+    const tools: ToolDescription[] = res.tools.map((t) => ({
+      name: t.name,
+      doc: t.doc,
+      returns: t.returns,
+      streaming: t.streaming,
+      async: t.isAsync,
+      params: t.params.map((p) => {
+        const base = { name: p.name, type: p.type, required: p.required, kind: p.kind };
+        if (!p.defaultJson.byteLength) return base;
+        return { ...base, default: decodeValue(p.defaultJson, []) };
+      }),
+    }));
+    this.tools = new Map(tools.map((t) => [t.name, t]));
+    const w = res.worker;
+    this.description = {
+      adapter: w?.adapter ?? this.options.python.adapter,
+      tools,
+      worker: {
+        pid: Number(w?.pid ?? 0),
+        pythonVersion: w?.pythonVersion ?? "",
+        implementation: w?.implementation ?? "",
+        freeThreaded: w?.freeThreaded ?? false,
+        gilEnabled: w?.gilEnabled ?? true,
+        threads: w?.threads ?? 1,
+        adapter: w?.adapter ?? this.options.python.adapter,
+        adapterThreadSafe: w?.adapterThreadSafe ?? false,
+        platform: w?.platform ?? "",
+      },
+    };
+  }
+
+  // ---- worker exits and replacement -------------------------------------------
+
+  private onWorkerExit(slot: Slot, exit: WorkerExit): void {
+    slot.exit = exit;
+    const wasRunning = slot.running.size;
+    const crashed = !exit.expected && slot.state !== "stopping";
+    this.slots.delete(slot.id);
+    publish(channels.workerExited, () => ({
+      ...this.ref(),
+      workerId: slot.id,
+      pid: slot.handle?.pid,
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      expected: !crashed,
+      stderrTail: exit.stderrTail,
+      uptimeMs: slot.readyAt ? Date.now() - slot.readyAt : 0,
+      requestsServed: slot.served,
+      inFlight: wasRunning,
+    }));
+    if (wasRunning) {
+      const err = this.crashError(slot, exit);
+      for (const call of [...slot.running]) call.fail(err);
+    }
+    if (crashed) {
+      this.counters.crashes++;
+      const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
+      this.options.logger.warn(`worker ${slot.id} died (${how}); starting a replacement`, { pool: this.name, workerId: slot.id });
+    }
+    this.ensureSize();
+  }
+
+  private crashError(slot: Slot, exit: WorkerExit): SnakepitError {
+    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
+    const tail = exit.stderrTail.length ? `\n--- last lines of stderr ---\n${exit.stderrTail.slice(-10).join("\n")}` : "";
+    return new SnakepitError("worker_crashed", `worker ${slot.id} ${how} while running this call${tail}`, {
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      stderrTail: exit.stderrTail,
+      workerId: slot.id,
+      pool: this.name,
+    });
+  }
+
+  /** Start workers until the pool is back at its size (with backoff after failures). */
+  private ensureSize(): void {
+    if (this.poolState !== "ready" || this.replacementTimer) return;
+    let live = 0;
+    for (const s of this.slots.values()) if (s.state === "ready" || s.state === "starting") live++;
+    if (live >= this.options.size) return;
+    const n = this.consecutiveStartFailures;
+    const delay = n === 0 ? 0 : Math.min(100 * 2 ** (n - 1), 10_000);
+    this.replacementTimer = setTimeout(() => {
+      this.replacementTimer = undefined;
+      if (this.poolState !== "ready") return;
+      const slot = this.newSlot();
+      this.startSlot(slot, "replace").then(
+        () => {
+          this.consecutiveStartFailures = 0;
+          this.ensureSize();
+        },
+        (err: unknown) => {
+          this.consecutiveStartFailures++;
+          if (this.poolState === "ready") {
+            this.options.logger.error(`could not start a replacement worker: ${SnakepitError.from(err).message}`, { pool: this.name });
+          }
+          this.ensureSize();
+        },
+      );
+      this.ensureSize();
+    }, delay);
+  }
+
+  async recycleWorker(workerId: string, options: { reason?: string; detail?: Record<string, unknown> } = {}): Promise<void> {
+    const old = this.slots.get(workerId);
+    if (!old || old.state !== "ready" || !old.handle) return;
+    // Take it out of rotation first, so it gets no new call from here on.
+    old.state = "draining";
+    this.counters.recycles++;
+    const uptimeMs = Date.now() - old.readyAt;
+    publish(channels.workerRecycled, () => ({
+      ...this.ref(),
+      workerId,
+      reason: options.reason ?? "manual",
+      uptimeMs,
+      requestsServed: old.served,
+      ...(options.detail ? { detail: options.detail } : {}),
+    }));
+    const replacement = this.newSlot();
+    const starting = this.startSlot(replacement, "recycle").catch((err: unknown) => {
+      this.options.logger.error(`could not start the replacement for ${workerId}: ${SnakepitError.from(err).message}`, { pool: this.name });
+      this.consecutiveStartFailures++;
+    });
+    await this.waitIdle(old, this.options.closeTimeoutMs);
+    old.state = "stopping";
+    await old.handle.stop({ timeoutMs: 2_000 });
+    await starting;
+    this.ensureSize();
+  }
+
+  private async waitIdle(slot: Slot, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (slot.load > 0 && !slot.exit && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        slot.idleWaiters ??= [];
+        slot.idleWaiters.push(resolve);
+        setTimeout(resolve, Math.max(0, until - Date.now())).unref();
+      });
+    }
+  }
+
+  // ---- admission, selection, dispatch ------------------------------------------
+
+  private pick(sessionId: string | undefined): Slot | undefined {
+    if (sessionId !== undefined) {
+      const preferred = this.sessions.get(sessionId);
+      const s = preferred === undefined ? undefined : this.slots.get(preferred);
+      if (s && s.state === "ready" && s.handle && s.load < s.handle.capacity) return s;
+    }
+    // Least-loaded (by fraction of capacity); rotation breaks ties fairly.
+    let best: Slot | undefined;
+    let bestLoad = Infinity;
+    const all = [...this.slots.values()];
+    const n = all.length;
+    for (let i = 0; i < n; i++) {
+      const s = all[(i + this.rotate) % n]!;
+      if (s.state !== "ready" || !s.handle || s.load >= s.handle.capacity) continue;
+      const l = s.load / s.handle.capacity;
+      if (l < bestLoad) {
+        best = s;
+        bestLoad = l;
+        if (l === 0) break;
+      }
+    }
+    this.rotate = (this.rotate + 1) % Math.max(1, n);
+    return best;
+  }
+
+  private claim(slot: Slot, sessionId: string | undefined): void {
+    slot.load++;
+    slot.served++;
+    if (sessionId !== undefined) {
+      this.sessions.delete(sessionId);
+      this.sessions.set(sessionId, slot.id);
+      if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+    }
+  }
+
+  private release(slot: Slot): void {
+    slot.load--;
+    if (slot.load === 0 && slot.idleWaiters) {
+      for (const w of slot.idleWaiters.splice(0)) w();
+    }
+    this.dispatch();
+  }
+
+  /** Hand queued calls to workers with free capacity. */
+  private dispatch(): void {
+    while (this.queue.size > 0) {
+      const slot = this.pick(undefined);
+      if (!slot) return;
+      const next = this.queue.shift();
+      if (!next) return;
+      // Prefer the session's own worker if it has room; else the one found.
+      const chosen = next.sessionId !== undefined ? (this.pick(next.sessionId) ?? slot) : slot;
+      this.claim(chosen, next.sessionId);
+      next.resolve(chosen);
+    }
+  }
+
+  /** Wait for a worker; resolves with capacity already claimed. */
+  private acquire(callId: string, tool: string, sessionId: string | undefined, deadline: number, signal: AbortSignal | undefined): Promise<Slot> {
+    const slot = this.queue.size === 0 ? this.pick(sessionId) : undefined;
+    if (slot) {
+      this.claim(slot, sessionId);
+      return Promise.resolve(slot);
+    }
+    if (this.queue.size >= this.options.maxQueue) {
+      publish(channels.poolSaturated, () => ({ ...this.ref(), queued: this.queue.size, maxQueue: this.options.maxQueue, tool }));
+      return Promise.reject(
+        new SnakepitError(
+          "queue_full",
+          `pool ${this.name} is saturated: ${this.queue.size} calls already wait (maxQueue ${this.options.maxQueue}); ` +
+            "retry later, add workers, or raise maxQueue",
+          { pool: this.name, tool, callId },
+        ),
+      );
+    }
+    return new Promise<Slot>((resolve, reject) => {
+      const now = Date.now();
+      const queueLimit = now + this.options.queueTimeoutMs;
+      const byDeadline = deadline <= queueLimit;
+      const waitMs = Math.min(queueLimit, deadline) - now;
+      const entry: PendingCall = {
+        removed: false,
+        callId,
+        tool,
+        sessionId,
+        enqueuedAt: now,
+        resolve: (s) => {
+          cleanup();
+          resolve(s);
+        },
+        reject: (e) => {
+          cleanup();
+          reject(e);
+        },
+      };
+      const timer = Number.isFinite(waitMs)
+        ? setTimeout(() => {
+            this.queue.remove(entry);
+            entry.reject(
+              byDeadline
+                ? new SnakepitError("deadline_exceeded", `call ${tool} passed its deadline while waiting for a free worker`, { pool: this.name, tool, callId })
+                : new SnakepitError(
+                    "queue_timeout",
+                    `call ${tool} waited ${this.options.queueTimeoutMs} ms (queueTimeoutMs) for a free worker; ` +
+                      "the pool is too small for this load, or its workers are stuck",
+                    { pool: this.name, tool, callId },
+                  ),
+            );
+          }, waitMs)
+        : undefined;
+      const onAbort = () => {
+        this.queue.remove(entry);
+        entry.reject(abortedError(tool, callId, this.name, signal));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      this.queue.push(entry);
+      publish(channels.requestQueued, () => ({ ...this.ref(), callId, tool, queueDepth: this.queue.size }));
+    });
+  }
+
+  // ---- calls ------------------------------------------------------------------
+
+  private prepare(tool: string, args: Record<string, unknown> | undefined, options: CallOptions, kind: CallKind) {
+    if (this.poolState !== "ready") {
+      throw new SnakepitError("pool_closed", `pool ${this.name} is ${this.poolState}; it takes no new calls`, { pool: this.name, tool });
+    }
+    if (options.signal?.aborted) throw abortedError(tool, "", this.name, options.signal);
+    if (typeof tool !== "string" || tool === "") {
+      throw new SnakepitError("invalid_argument", "the tool name must be a non-empty string", { pool: this.name });
+    }
+    const known = this.tools?.get(tool);
+    if (this.tools && !known) {
+      const suggestions = closeMatches(tool, this.tools.keys());
+      throw new SnakepitError(
+        "unknown_tool",
+        `unknown tool '${tool}' on adapter ${this.options.python.adapter}` +
+          (suggestions.length ? `; did you mean ${suggestions.map((s) => `'${s}'`).join(" or ")}?` : "") +
+          ` (tools: ${[...this.tools.keys()].join(", ")})`,
+        { pool: this.name, tool, suggestions },
+      );
+    }
+    if (known && kind === "stream" && !known.streaming) {
+      throw new SnakepitError("invalid_argument", `tool '${tool}' is not a generator; call it with pool.execute()`, { pool: this.name, tool });
+    }
+    if (known && kind === "execute" && known.streaming) {
+      throw new SnakepitError("invalid_argument", `tool '${tool}' is a generator; call it with pool.stream()`, { pool: this.name, tool });
+    }
+    if (args !== undefined && (typeof args !== "object" || args === null || Array.isArray(args))) {
+      throw new SnakepitError("invalid_argument", `arguments of '${tool}' must be an object of named arguments`, { pool: this.name, tool });
+    }
+    const encoded = encodeValue(args ?? {}, "args", this.options.maxPayloadBytes);
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
+    if (!(timeoutMs > 0)) throw new SnakepitError("invalid_argument", "timeoutMs must be a positive number of milliseconds", { tool });
+    const callId = `${this.name}-${(this.nextCall++).toString(36)}`;
+    return { encoded, deadline: Date.now() + timeoutMs, callId };
+  }
+
+  private request(callId: string, tool: string, encoded: EncodedValue, sessionId: string | undefined, deadline: number, headers: Record<string, string>) {
+    return create(CallRequestSchema, {
+      callId,
+      tool,
+      args: create(PayloadSchema, { json: encoded.json, attachments: encoded.attachments }),
+      sessionId: sessionId ?? "",
+      deadlineUnixMs: Number.isFinite(deadline) ? BigInt(deadline) : 0n,
+      headers,
+    });
+  }
+
+  execute<T = unknown>(tool: string, args?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
+    let prepared: ReturnType<PoolImpl["prepare"]>;
+    try {
+      prepared = this.prepare(tool, args, options, "execute");
+    } catch (err) {
+      this.counters.rejected++;
+      return Promise.reject(err);
+    }
+    return this.run(tool, prepared, options, "execute", async (slot, req, signal, timeoutMs) => {
+      const res = await slot.handle!.channel.execute(req, { signal, timeoutMs });
+      if (res.outcome.case === "result") return decodeValue(res.outcome.value.json, res.outcome.value.attachments) as T;
+      if (res.outcome.case === "error") {
+        throw fromToolError(res.outcome.value, { tool, callId: req.callId, workerId: slot.id, pool: this.name });
+      }
+      throw new SnakepitError("internal", `worker ${slot.id} sent an empty response`);
+    });
+  }
+
+  stream<T = unknown>(tool: string, args?: Record<string, unknown>, options: CallOptions = {}): AsyncIterable<T> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const pool = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let prepared: ReturnType<PoolImpl["prepare"]>;
+        try {
+          prepared = pool.prepare(tool, args, options, "stream");
+        } catch (err) {
+          pool.counters.rejected++;
+          throw err;
+        }
+        // The pool's run() wraps a promise; a stream needs to yield from inside, so
+        // it hands the chunks over through this small relay.
+        const relay = new ChunkRelay<T>();
+        const done = pool.run(tool, prepared, options, "stream", async (slot, req, signal, timeoutMs) => {
+          for await (const msg of slot.handle!.channel.stream(req, { signal, timeoutMs })) {
+            if (msg.kind.case === "chunk") {
+              await relay.put(decodeValue(msg.kind.value.json, msg.kind.value.attachments) as T);
+            } else if (msg.kind.case === "error") {
+              throw fromToolError(msg.kind.value, { tool, callId: req.callId, workerId: slot.id, pool: pool.name });
+            }
+          }
+        }, relay.stopSignal);
+        done.then(
+          () => relay.end(),
+          (err: unknown) => relay.fail(err),
+        );
+        try {
+          for (;;) {
+            const next = await relay.take();
+            if (next.done) return;
+            yield next.value;
+          }
+        } finally {
+          // Leaving the loop early (break, return, throw) cancels the generator in Python.
+          relay.stop();
+          await done.catch(() => {});
+        }
+      },
+    };
+  }
+
+  /**
+   * Admission to completion for one call: wait for a worker, send, map failures,
+   * release capacity (only once Python has really finished a cancelled call).
+   */
+  private async run<R>(
+    tool: string,
+    prepared: { encoded: EncodedValue; deadline: number; callId: string },
+    options: CallOptions,
+    kind: CallKind,
+    send: (slot: Slot, req: ReturnType<PoolImpl["request"]>, signal: AbortSignal, timeoutMs: number | undefined) => Promise<R>,
+    stopSignal?: AbortSignal,
+  ): Promise<R> {
+    const { encoded, deadline, callId } = prepared;
+    const userSignal = stopSignal && options.signal ? AbortSignal.any([options.signal, stopSignal]) : (options.signal ?? stopSignal);
+    const enqueuedAt = performance.now();
+    const context = new Map<unknown, unknown>();
+    let slot: Slot;
+    try {
+      slot = await this.acquire(callId, tool, options.sessionId, deadline, userSignal);
+    } catch (err) {
+      const e = SnakepitError.from(err);
+      if (e.code === "queue_full" || e.code === "queue_timeout" || e.code === "pool_closed") this.counters.rejected++;
+      else this.counters.failed++;
+      this.finished(callId, tool, kind, undefined, performance.now() - enqueuedAt, 0, e, context);
+      throw e;
+    }
+    const startedAt = performance.now();
+    const waitMs = startedAt - enqueuedAt;
+    const headers: Record<string, string> = {};
+    publish(channels.requestStarted, () => ({
+      ...this.ref(),
+      callId,
+      tool,
+      kind,
+      workerId: slot.id,
+      sessionId: options.sessionId,
+      waitMs,
+      headers,
+      context,
+    }));
+    const req = this.request(callId, tool, encoded, options.sessionId, deadline, headers);
+    const controller = new AbortController();
+    const onUserAbort = () => controller.abort(userSignal?.reason);
+    userSignal?.addEventListener("abort", onUserAbort, { once: true });
+    let failedBy: SnakepitError | undefined;
+    const running: RunningCall = {
+      fail: (e) => {
+        failedBy ??= e;
+        controller.abort(e);
+      },
+    };
+    slot.running.add(running);
+    const timeoutMs = Number.isFinite(deadline) ? Math.max(1, deadline - Date.now()) : undefined;
+    let abandoned = false;
+    try {
+      const result = await send(slot, req, controller.signal, timeoutMs);
+      this.counters.completed++;
+      this.finished(callId, tool, kind, slot.id, waitMs, performance.now() - startedAt, undefined, context);
+      return result;
+    } catch (err) {
+      let e: SnakepitError;
+      if (failedBy) e = failedBy;
+      else if (err instanceof ChannelFailure) {
+        e = await this.channelError(err, slot, tool, callId, userSignal);
+        // The worker may still be running it (cancel is cooperative): keep its capacity until it is done.
+        abandoned = err.kind === "aborted" || err.kind === "deadline_exceeded";
+      } else e = SnakepitError.from(err);
+      if (e.code === "aborted" && userSignal?.aborted && stopSignal?.aborted && !options.signal?.aborted) {
+        // The consumer left a stream early: that is not a failure.
+        this.counters.completed++;
+        this.finished(callId, tool, kind, slot.id, waitMs, performance.now() - startedAt, undefined, context);
+      } else {
+        this.counters.failed++;
+        this.finished(callId, tool, kind, slot.id, waitMs, performance.now() - startedAt, e, context);
+      }
+      throw e;
+    } finally {
+      userSignal?.removeEventListener("abort", onUserAbort);
+      slot.running.delete(running);
+      if (abandoned && !slot.exit) void this.settleCancelled(slot, callId);
+      else this.release(slot);
+    }
+  }
+
+  /** Hold a cancelled call's capacity until the worker confirms it has stopped running it. */
+  private async settleCancelled(slot: Slot, callId: string): Promise<void> {
+    try {
+      while (!slot.exit && slot.handle) {
+        const res = await slot.handle.channel.cancel(callId, CANCEL_WAIT_MS, { timeoutMs: CANCEL_WAIT_MS + 2_000 });
+        if (res.finished || !res.found) break;
+      }
+    } catch {
+      /* the worker went away: its exit handling takes over */
+    } finally {
+      this.release(slot);
+    }
+  }
+
+  private async channelError(err: ChannelFailure, slot: Slot, tool: string, callId: string, userSignal: AbortSignal | undefined): Promise<SnakepitError> {
+    const ctx = { pool: this.name, tool, callId, workerId: slot.id, cause: err };
+    if (err.kind === "aborted" && userSignal?.aborted) return abortedError(tool, callId, this.name, userSignal);
+    if (err.kind === "deadline_exceeded") {
+      return new SnakepitError("deadline_exceeded", `call ${tool} passed its deadline on worker ${slot.id}; the tool was told to stop`, ctx);
+    }
+    // The connection broke: most often because the worker died. Wait briefly for
+    // its exit so the error can say how it died.
+    const exit = slot.exit ?? (slot.handle ? await Promise.race([slot.handle.exited, delay(2_000)]) : undefined);
+    if (exit) return this.crashError(slot, exit);
+    if (err.kind === "protocol") return new SnakepitError("internal", `worker ${slot.id} refused the call: ${err.message}`, ctx);
+    // Alive but unreachable: it is of no use; replace it.
+    slot.handle?.kill();
+    return new SnakepitError("worker_crashed", `lost the connection to worker ${slot.id} (${err.message}); it was replaced`, ctx);
+  }
+
+  private finished(
+    callId: string,
+    tool: string,
+    kind: CallKind,
+    workerId: string | undefined,
+    waitMs: number,
+    runMs: number,
+    error: SnakepitError | undefined,
+    context: Map<unknown, unknown>,
+  ): void {
+    publish(channels.requestFinished, () => ({
+      ...this.ref(),
+      callId,
+      tool,
+      kind,
+      workerId,
+      waitMs,
+      runMs,
+      outcome: error ? ("error" as const) : ("ok" as const),
+      errorCode: error?.code as SnakepitErrorCode | undefined,
+      error,
+      context,
+    }));
+  }
+
+  // ---- inspection ---------------------------------------------------------------
+
+  state(): PoolState {
+    return this.poolState;
+  }
+
+  async describe(): Promise<PoolDescription> {
+    if (this.poolState !== "ready" && this.description) return this.description;
+    await this.loadDescription();
+    return this.description!;
+  }
+
+  stats(): PoolStats {
+    let workers = 0;
+    let starting = 0;
+    let busy = 0;
+    let idle = 0;
+    let capacity = 0;
+    let inFlight = 0;
+    const now = Date.now();
+    const perWorker = [...this.slots.values()].map((s) => {
+      if (s.state === "starting") starting++;
+      if (s.state === "ready") {
+        workers++;
+        capacity += s.handle?.capacity ?? 0;
+        if (s.load > 0) busy++;
+        else idle++;
+      }
+      inFlight += s.running.size;
+      return {
+        id: s.id,
+        pid: s.handle?.pid,
+        state: s.state,
+        load: s.load,
+        capacity: s.handle?.capacity ?? 0,
+        requestsServed: s.served,
+        uptimeMs: s.readyAt ? now - s.readyAt : 0,
+      };
+    });
+    return {
+      name: this.name,
+      profile: this.profile,
+      state: this.poolState,
+      size: this.options.size,
+      workers,
+      starting,
+      busy,
+      idle,
+      capacity,
+      inFlight,
+      queued: this.queue.size,
+      ...this.counters,
+      perWorker,
+    };
+  }
+
+  // ---- shutdown -----------------------------------------------------------------
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.timeoutMs ?? this.options.closeTimeoutMs, false);
+    return this.closing;
+  }
+
+  destroy(): Promise<void> {
+    if (this.closing && this.poolState === "stopped") return this.closing;
+    const previous = this.closing;
+    const forced = this.shutdown(0, true);
+    this.closing = previous ? Promise.all([previous, forced]).then(() => {}) : forced;
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async shutdown(timeoutMs: number, force: boolean): Promise<void> {
+    const wasFailed = this.poolState === "failed";
+    if (this.poolState !== "stopped") this.poolState = "draining";
+    clearTimeout(this.replacementTimer);
+    this.replacementTimer = undefined;
+    const closed = new SnakepitError("pool_closed", `pool ${this.name} was closed`, { pool: this.name });
+    for (const entry of this.queue.drain()) {
+      this.counters.rejected++;
+      entry.reject(closed);
+    }
+    const slots = [...this.slots.values()];
+    if (force) {
+      for (const s of slots) for (const call of [...s.running]) call.fail(closed);
+    } else {
+      const until = Date.now() + timeoutMs;
+      await Promise.all(slots.map((s) => this.waitIdle(s, Math.max(0, until - Date.now()))));
+      for (const s of slots) for (const call of [...s.running]) call.fail(new SnakepitError("pool_closed", `pool ${this.name} closed before the call finished (closeTimeoutMs)`, { pool: this.name }));
+    }
+    this.lifetime.abort();
+    await Promise.all(
+      slots.map(async (s) => {
+        s.state = "stopping";
+        if (!s.handle) return;
+        if (force) s.handle.kill();
+        else await s.handle.stop({ timeoutMs: 2_000 });
+        await s.handle.exited;
+      }),
+    );
+    for (const dispose of this.pluginDisposers.splice(0)) {
+      try {
+        await dispose();
+      } catch (err) {
+        this.options.logger.warn(`plugin dispose failed: ${String(err)}`, { pool: this.name });
+      }
+    }
+    if (this.runtimeDir) await rm(this.runtimeDir, { recursive: true, force: true });
+    const wasReady = !wasFailed;
+    this.poolState = wasFailed ? "failed" : "stopped";
+    if (wasReady) publish(channels.poolClosed, () => ({ ...this.ref(), forced: force }));
+  }
+
+  private ref() {
+    return { pool: this as Pool, poolName: this.name, profile: this.profile };
+  }
+}
+
+function abortedError(tool: string, callId: string, pool: string, signal: AbortSignal | undefined): SnakepitError {
+  const reason: unknown = signal?.reason;
+  const why = reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : "";
+  return new SnakepitError("aborted", `call ${tool} was aborted${why}`, { pool, tool, callId, cause: reason });
+}
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}
+
+/** A one-slot hand-over between the call running in the pool and the consumer's loop. */
+class ChunkRelay<T> {
+  private readonly controller = new AbortController();
+  private waiting: ((v: IteratorResult<T>) => void) | undefined;
+  private failWaiting: ((e: unknown) => void) | undefined;
+  private buffered: { value: T; ack: () => void } | undefined;
+  private ended = false;
+  private error: unknown;
+
+  get stopSignal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Called by the producer; resolves when the consumer has taken the chunk. */
+  put(value: T): Promise<void> {
+    return new Promise((ack) => {
+      if (this.controller.signal.aborted) return ack();
+      const w = this.waiting;
+      if (w) {
+        this.waiting = undefined;
+        this.failWaiting = undefined;
+        w({ value, done: false });
+        ack();
+      } else {
+        this.buffered = { value, ack };
+      }
+    });
+  }
+
+  take(): Promise<IteratorResult<T>> {
+    if (this.buffered) {
+      const { value, ack } = this.buffered;
+      this.buffered = undefined;
+      ack();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.error !== undefined) return Promise.reject(this.error);
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failWaiting = reject;
+    });
+  }
+
+  end(): void {
+    this.ended = true;
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = undefined;
+  }
+
+  fail(err: unknown): void {
+    this.error = err ?? new Error("stream failed");
+    this.failWaiting?.(this.error);
+    this.waiting = undefined;
+    this.failWaiting = undefined;
+  }
+
+  stop(): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new Error("the consumer stopped reading the stream"));
+    this.buffered?.ack();
+    this.buffered = undefined;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The built-in local profiles. "process": one call per Python process. "thread":
+ * each Python process runs `threadsPerWorker` calls at once on its own threads.
+ * Both spawn `python -m snakepit_bridge` and talk to it over a Unix socket in the
+ * pool's private directory.
+ */
+import { join } from "node:path";
+import { createConnectChannel } from "./connect-channel.js";
+import { SnakepitError } from "./errors.js";
+import { resolvePythonExecutable } from "./python-executable.js";
+import { spawnWorker, type ReadyMessage } from "./worker-process.js";
+import type { WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext } from "./worker-profile.js";
+
+/** Native thread pools inside each worker default to this many threads per tool thread. */
+const NATIVE_THREAD_VARS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"];
+
+export interface LocalProfileOptions {
+  /** Extra environment for this profile's workers (merged over python.env). */
+  env?: Record<string, string>;
+}
+
+function runtimeInfo(r: ReadyMessage): WorkerRuntimeInfo {
+  return {
+    pid: r.pid,
+    pythonVersion: r.python_version,
+    implementation: r.implementation,
+    freeThreaded: r.free_threaded,
+    gilEnabled: r.gil_enabled,
+    threads: r.threads,
+    adapter: r.adapter,
+    adapterThreadSafe: r.adapter_thread_safe,
+    platform: r.platform ?? process.platform,
+  };
+}
+
+async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraEnv: Record<string, string>): Promise<WorkerHandle> {
+  const { options } = ctx;
+  const socketName = `${ctx.workerId.replace(/[^\w.-]/g, "_")}.sock`;
+  const executable = resolvePythonExecutable(options.python.executable, options.python.cwd);
+  const spawned = await spawnWorker({
+    workerId: ctx.workerId,
+    poolName: ctx.poolName,
+    executable,
+    adapter: options.python.adapter,
+    listen: `unix:${join(ctx.runtimeDir, socketName)}`,
+    threads,
+    maxMessageBytes: options.maxPayloadBytes,
+    cwd: options.python.cwd,
+    env: { ...extraEnv, ...(options.python.env ?? {}) },
+    interpreterArgs: options.python.args ?? [],
+    startTimeoutMs: options.startTimeoutMs,
+    signal: ctx.signal,
+    onOutput: (stream, line) => ctx.onOutput(stream, line),
+  });
+  const info = runtimeInfo(spawned.ready);
+  const channel = createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
+  let killed = false;
+  const kill = () => {
+    if (killed) return;
+    killed = true;
+    spawned.expectExit();
+    spawned.signalGroup("SIGKILL");
+    channel.close();
+  };
+  void spawned.exited.then(() => {
+    channel.close();
+    // Anything the worker started and left behind in its group goes with it.
+    spawned.signalGroup("SIGKILL");
+  });
+  return {
+    id: ctx.workerId,
+    pid: spawned.pid,
+    capacity: threads,
+    info,
+    channel,
+    exited: spawned.exited,
+    async stop({ timeoutMs }) {
+      spawned.expectExit();
+      // SIGTERM: the worker stops taking calls, lets running ones finish, exits.
+      spawned.signalGroup("SIGTERM");
+      const timer = setTimeout(kill, timeoutMs);
+      try {
+        await spawned.exited;
+      } finally {
+        clearTimeout(timer);
+        channel.close();
+      }
+    },
+    kill,
+  };
+}
+
+/** One Python process per concurrent call: for code that is not thread-safe, and pure-Python CPU work. */
+export function processProfile(profileOptions: LocalProfileOptions = {}): WorkerProfile {
+  return {
+    name: "process",
+    startWorker: (ctx) => startLocalWorker(ctx, 1, { ...(profileOptions.env ?? {}) }),
+  };
+}
+
+/** Few Python processes, each running threadsPerWorker calls at once. */
+export function threadProfile(profileOptions: LocalProfileOptions = {}): WorkerProfile {
+  return {
+    name: "thread",
+    async startWorker(ctx) {
+      const threads = ctx.options.threadsPerWorker;
+      // Each tool thread gets one native thread, so threads x BLAS threads cannot
+      // oversubscribe the cores; python.env or the profile's env override this.
+      const caps = Object.fromEntries(NATIVE_THREAD_VARS.map((k) => [k, process.env[k] ?? "1"]));
+      const handle = await startLocalWorker(ctx, threads, { ...caps, ...(profileOptions.env ?? {}) });
+      if (!handle.info.adapterThreadSafe && !ctx.options.allowUnsafeAdapters) {
+        handle.kill();
+        await handle.exited;
+        throw new SnakepitError(
+          "worker_start_failed",
+          `adapter ${ctx.options.python.adapter} does not declare itself thread-safe, so the thread profile will not run it. ` +
+            "Make it a ThreadSafeAdapter (or set thread_safe = True) once its tools are safe to run concurrently, " +
+            "use the process profile, or create the pool with allowUnsafeAdapters: true.",
+          { workerId: ctx.workerId, pool: ctx.poolName },
+        );
+      }
+      return handle;
+    },
+  };
+}

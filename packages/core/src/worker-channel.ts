@@ -1,0 +1,51 @@
+/**
+ * A connection to one worker that speaks the wire contract's messages. The
+ * Connect-RPC channel is the built-in one; a profile may bring its own (any
+ * transport that carries the same messages with the same semantics).
+ */
+import type {
+  CallRequest,
+  CallResponse,
+  CancelResponse,
+  DescribeResponse,
+  DrainResponse,
+  HealthResponse,
+  StreamMessage,
+} from "./gen/snakepit/worker/v1/worker_pb.js";
+
+export interface ChannelCallOptions {
+  /** Aborting cancels the call in the worker. */
+  signal?: AbortSignal | undefined;
+  /** Deadline for the call, sent to the worker with it. */
+  timeoutMs?: number | undefined;
+}
+
+export interface WorkerChannel {
+  execute(request: CallRequest, options: ChannelCallOptions): Promise<CallResponse>;
+  stream(request: CallRequest, options: ChannelCallOptions): AsyncIterable<StreamMessage>;
+  /** Cancel a running call; waits up to `waitMs` for it to finish in the worker. */
+  cancel(callId: string, waitMs: number, options?: ChannelCallOptions): Promise<CancelResponse>;
+  describe(options?: ChannelCallOptions): Promise<DescribeResponse>;
+  health(options?: ChannelCallOptions): Promise<HealthResponse>;
+  drain(timeoutMs: number, options?: ChannelCallOptions): Promise<DrainResponse>;
+  /** Drop the connection; calls still open fail. Idempotent. */
+  close(): void;
+}
+
+export type ChannelFailureKind = "deadline_exceeded" | "aborted" | "unavailable" | "protocol";
+
+/**
+ * What a channel throws when the call did not complete as a call: the deadline
+ * passed, the caller aborted, or the worker could not be reached. The pool turns
+ * these into SnakepitErrors, using what it knows about the worker (did it exit?).
+ */
+export class ChannelFailure extends Error {
+  override readonly name = "ChannelFailure";
+  constructor(
+    readonly kind: ChannelFailureKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
