@@ -6,6 +6,9 @@ export default defineProject({
   test: {
     name: "core",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    setupFiles: ["./test/setup-leaks.ts"],
+    // Files that start Python share 2 cores: run them one at a time.
+    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

@@ -68,16 +68,16 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
     return out;
   };
 
-  async function unary<T>(fn: () => Promise<T>): Promise<T> {
+  async function unary<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw toChannelFailure(err);
+      throw toChannelFailure(err, signal);
     }
   }
 
   return {
-    execute: (request: CallRequest, o) => unary(() => client.execute(request, callOptions(o))),
+    execute: (request: CallRequest, o) => unary(() => client.execute(request, callOptions(o)), o.signal),
     stream(request: CallRequest, o): AsyncIterable<StreamMessage> {
       const inner = client.stream(request, callOptions(o));
       return {
@@ -85,17 +85,17 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
           try {
             yield* inner;
           } catch (err) {
-            throw toChannelFailure(err);
+            throw toChannelFailure(err, o.signal);
           }
         },
       };
     },
     cancel: (callId, waitMs, o) =>
-      unary(() => client.cancel(create(CancelRequestSchema, { callId, waitMs }), callOptions(o))),
-    describe: (o) => unary(() => client.describe(create(DescribeRequestSchema), callOptions(o))),
-    health: (o) => unary(() => client.health(create(HealthRequestSchema), callOptions(o))),
+      unary(() => client.cancel(create(CancelRequestSchema, { callId, waitMs }), callOptions(o)), o?.signal),
+    describe: (o) => unary(() => client.describe(create(DescribeRequestSchema), callOptions(o)), o?.signal),
+    health: (o) => unary(() => client.health(create(HealthRequestSchema), callOptions(o)), o?.signal),
     drain: (timeoutMs, o) =>
-      unary(() => client.drain(create(DrainRequestSchema, { timeoutMs: BigInt(Math.ceil(timeoutMs)) }), callOptions(o))),
+      unary(() => client.drain(create(DrainRequestSchema, { timeoutMs: BigInt(Math.ceil(timeoutMs)) }), callOptions(o)), o?.signal),
     close() {
       if (closed) return;
       closed = true;
@@ -104,9 +104,11 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
   };
 }
 
-function toChannelFailure(err: unknown): ChannelFailure {
+function toChannelFailure(err: unknown, signal: AbortSignal | undefined): ChannelFailure {
   if (err instanceof ChannelFailure) return err;
   const ce = ConnectError.from(err);
+  // Connect reports an abort with the signal's own reason, whatever it was.
+  if (signal?.aborted && ce.code !== Code.DeadlineExceeded) return new ChannelFailure("aborted", ce.rawMessage, { cause: ce });
   switch (ce.code) {
     case Code.DeadlineExceeded:
       return new ChannelFailure("deadline_exceeded", ce.rawMessage, { cause: ce });

@@ -264,6 +264,9 @@ export class PoolImpl implements Pool {
   }
 
   private crashError(slot: Slot, exit: WorkerExit): SnakepitError {
+    if (exit.expected && (this.poolState === "draining" || this.poolState === "stopped")) {
+      return new SnakepitError("pool_closed", `pool ${this.name} was closed before the call finished`, { pool: this.name, workerId: slot.id });
+    }
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
     const tail = exit.stderrTail.length ? `\n--- last lines of stderr ---\n${exit.stderrTail.slice(-10).join("\n")}` : "";
     return new SnakepitError("worker_crashed", `worker ${slot.id} ${how} while running this call${tail}`, {

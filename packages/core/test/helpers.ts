@@ -1,0 +1,87 @@
+/** Shared set-up for integration tests: real Python workers from the project's venv. */
+import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { createPool, silentLogger, type Logger, type Pool, type PoolOptions } from "@snakepit/core";
+
+export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+export const venvPython = `${repoRoot}python/.venv/bin/python`;
+export const fixturesPath = `${repoRoot}python/tests/fixtures`;
+/** Marks the workers this test process starts, so leak checks see only its own. */
+export const OWNER_VAR = "SNAKEPIT_TEST_OWNER";
+export const OWNER = String(process.pid);
+export const SHOWCASE = "snakepit_bridge.adapters.showcase:ShowcaseAdapter";
+
+/** Pool options for a fixture adapter, quiet by default. */
+export function fixtureOptions(adapter: string, extra: Partial<PoolOptions> = {}): PoolOptions {
+  const { python, ...rest } = extra;
+  return {
+    size: 1,
+    logger: silentLogger,
+    ...rest,
+    python: {
+      executable: venvPython,
+      adapter,
+      ...python,
+      env: { PYTHONPATH: fixturesPath, [OWNER_VAR]: OWNER, ...(python?.env ?? {}) },
+    },
+  };
+}
+
+export function fixturePool(adapter: string, extra: Partial<PoolOptions> = {}): Promise<Pool> {
+  return createPool(fixtureOptions(adapter, extra));
+}
+
+/** A logger that keeps every line, for tests that look at worker output. */
+export function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> } {
+  const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
+  const rec = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, ...(fields ? { fields } : {}) });
+  return { lines, debug: rec("debug"), info: rec("info"), warn: rec("warn"), error: rec("error") };
+}
+
+/** Live (not zombie) snakepit_bridge processes started by this test process (or `owner`). */
+export function liveWorkerPids(owner: string = OWNER): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (!cmd.includes("snakepit_bridge")) continue;
+      const env = readFileSync(`/proc/${entry}/environ`, "utf8");
+      if (!env.split("\0").includes(`${OWNER_VAR}=${owner}`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state !== "Z" && state !== "X") out.push(Number(entry));
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return false;
+  }
+}
+
+/** Poll until `check` holds or `timeoutMs` passes (for process state the OS changes on its own). */
+export async function eventually(check: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export async function rejectionOf(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & Record<string, unknown>;
+  }
+  throw new Error("expected the promise to reject");
+}

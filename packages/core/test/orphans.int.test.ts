@@ -1,0 +1,50 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { describe, expect, it } from "vitest";
+import { eventually, fixturePool, fixturesPath, isAlive, liveWorkerPids, SHOWCASE, venvPython } from "./helpers.js";
+
+const child = new URL("./fixtures/orphan-child.mjs", import.meta.url).pathname;
+const built = existsSync(new URL("../dist/index.js", import.meta.url));
+
+/** Run the child Node process and return the pids of the workers it started. */
+async function startChild(mode: string) {
+  const owner = `orphan-${mode}-${process.pid}`;
+  const proc = spawn(process.execPath, [child, mode, venvPython, fixturesPath, owner], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout! }).once("line", resolve);
+    proc.once("exit", (code) => reject(new Error(`child exited early with ${code}`)));
+  });
+  const { pids } = JSON.parse(line) as { pids: number[] };
+  return { proc, pids, owner, exited };
+}
+
+describe("no Python process outlives its pool", () => {
+  if (!built) throw new Error("packages/core/dist is missing: run `pnpm run build` (or `pnpm run setup`) first");
+  it("after close()", async () => {
+    const pool = await fixturePool(SHOWCASE, { size: 2 });
+    const pids = pool.stats().perWorker.map((w) => w.pid!);
+    await pool.close();
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+
+  it("after destroy() with a call running", async () => {
+    const pool = await fixturePool(SHOWCASE, { size: 2 });
+    const pids = pool.stats().perWorker.map((w) => w.pid!);
+    const call = expect(pool.execute("sleep", { seconds: 30 })).rejects.toMatchObject({ code: "pool_closed" });
+    await pool.destroy();
+    await call;
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  });
+
+  it.each(["throw", "exit", "kill9"])("after Node dies (%s) without closing the pool", async (mode) => {
+    const { proc, pids, owner, exited } = await startChild(mode);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(isAlive(pid)).toBe(true);
+    if (mode === "kill9") proc.kill("SIGKILL");
+    await exited;
+    await eventually(() => pids.every((pid) => !isAlive(pid)), 3_000, "workers to exit after their Node parent died");
+    expect(liveWorkerPids(owner)).toEqual([]);
+  });
+});
