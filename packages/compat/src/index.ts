@@ -1,0 +1,22 @@
+export { CompatError } from "./compat-error.js";
+export type { CompatErrorCode } from "./compat-error.js";
+
+export { probePython } from "./python-probe.js";
+export type { ProbePythonOptions, PythonProbe, PythonVersionInfo } from "./python-probe.js";
+
+export { COMPAT_MATRIX } from "./matrix.js";
+export type { Classification, LibraryCompat } from "./library-compat.js";
+export { lookupLibrary } from "./lookup-library.js";
+
+export { checkCompatibility } from "./check-compatibility.js";
+export type {
+  CheckCompatibilityInput,
+  CompatReport,
+  CompatWarning,
+  CompatWarningCode,
+  LibraryList,
+  WorkerProfile,
+} from "./check-compatibility.js";
+
+export { recommendProfile } from "./recommend-profile.js";
+export type { ProfileRecommendation, RecommendProfileInput, Workload } from "./recommend-profile.js";
