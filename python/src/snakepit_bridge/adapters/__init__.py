@@ -1,0 +1,1 @@
+"""Adapters that ship with the bridge (demos and smoke tests)."""

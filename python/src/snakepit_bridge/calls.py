@@ -1,0 +1,80 @@
+"""Book-keeping of the calls a worker is running: counts, lookup by id, draining."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from . import errors
+from .call_context import CallContext
+from .errors import ToolError
+
+
+class CallTracker:
+    """Thread-safe registry of running calls; also the worker's draining switch."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._calls: dict[str, list[CallContext]] = {}
+        self.active_calls = 0
+        self.requests_started = 0
+        self.draining = False
+
+    def begin(self, ctx: CallContext) -> None:
+        """Register a new call; refuse it with ``internal`` once draining."""
+        with self._cond:
+            if self.draining:
+                raise ToolError(errors.INTERNAL, "worker is draining")
+            self.active_calls += 1
+            self.requests_started += 1
+            self._calls.setdefault(ctx.call_id, []).append(ctx)
+
+    def end(self, ctx: CallContext) -> None:
+        with self._cond:
+            self.active_calls -= 1
+            same_id = self._calls.get(ctx.call_id, [])
+            if ctx in same_id:
+                same_id.remove(ctx)
+            if not same_id:
+                self._calls.pop(ctx.call_id, None)
+            self._cond.notify_all()
+
+    def cancel(self, call_id: str, reason: str) -> bool:
+        """Cancel the running call(s) with this id; False when there is none."""
+        with self._cond:
+            targets = list(self._calls.get(call_id, []))
+        for ctx in targets:
+            ctx.cancel(reason)
+        return bool(targets)
+
+    def wait_finished(self, call_id: str, timeout: float) -> bool:
+        """Wait until no call with this id runs; False if ``timeout`` seconds passed first."""
+        end = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            while call_id in self._calls:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def cancel_all(self, reason: str) -> None:
+        with self._cond:
+            targets = [ctx for same_id in self._calls.values() for ctx in same_id]
+        for ctx in targets:
+            ctx.cancel(reason)
+
+    def start_draining(self) -> None:
+        with self._cond:
+            self.draining = True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no call is running; False if ``timeout`` seconds passed first."""
+        end = time.monotonic() + max(0.0, timeout)
+        with self._cond:
+            while self.active_calls > 0:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True

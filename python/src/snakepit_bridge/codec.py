@@ -1,0 +1,160 @@
+"""Values <-> Payload (JSON text + binary attachments), exactly as the wire contract says.
+
+* ``{"$snakepit:bytes": N}`` stands for ``attachments[N]`` (Python ``bytes``).
+* ``{"$snakepit:bigint": "<decimal>"}`` carries ints outside JavaScript's safe range.
+* Everything else is plain JSON; nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+BYTES_KEY = "$snakepit:bytes"
+BIGINT_KEY = "$snakepit:bigint"
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_SEPARATORS = (",", ":")
+
+
+class EncodeError(TypeError):
+    """A value has no JSON form. ``path`` is like ``result['items'][2]``."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class DecodeError(ValueError):
+    """The incoming payload is not valid JSON or references a missing attachment."""
+
+
+def encode(value: Any, *, root: str = "value") -> tuple[bytes, list[bytes]]:
+    """Encode ``value`` to ``(json_bytes, attachments)``; raise :class:`EncodeError` if impossible.
+
+    ``root`` names the value in error paths (e.g. ``"result"``).
+    """
+    attachments: list[bytes] = []
+    plain = _to_plain(value, root, attachments, set())
+    try:
+        text = json.dumps(plain, ensure_ascii=False, separators=_SEPARATORS, allow_nan=False)
+        return text.encode("utf-8"), attachments
+    except UnicodeEncodeError:
+        # Lone surrogates cannot be UTF-8; \u escapes keep them exact.
+        text = json.dumps(plain, ensure_ascii=True, separators=_SEPARATORS, allow_nan=False)
+        return text.encode("ascii"), attachments
+
+
+def encoded_size(json_bytes: bytes, attachments: Sequence[bytes]) -> int:
+    return len(json_bytes) + sum(len(a) for a in attachments)
+
+
+def _type_name(value: object) -> str:
+    cls = type(value)
+    if cls.__module__ == "builtins":
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _to_plain(value: Any, path: str, attachments: list[bytes], seen: set[int]) -> Any:
+    """Copy ``value`` into something ``json.dumps`` encodes exactly, replacing bytes/bigints."""
+    # Order matters: bool is a subclass of int.
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        number = int(value)
+        if abs(number) > MAX_SAFE_INTEGER:
+            try:
+                return {BIGINT_KEY: str(number)}
+            except ValueError as exc:  # beyond sys.get_int_max_str_digits()
+                raise EncodeError(path, f"int is too large to encode ({exc})") from None
+        return number
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise EncodeError(
+                path, f"float {value!r} is not supported (JSON has no NaN or Infinity)"
+            )
+        return float(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        attachments.append(bytes(value))
+        return {BYTES_KEY: len(attachments) - 1}
+    if isinstance(value, (list, tuple, dict)):
+        marker = id(value)
+        if marker in seen:
+            raise EncodeError(path, f"circular reference to a {_type_name(value)}")
+        seen.add(marker)
+        try:
+            if isinstance(value, dict):
+                return _dict_to_plain(value, path, attachments, seen)
+            return [
+                _to_plain(item, f"{path}[{i}]", attachments, seen) for i, item in enumerate(value)
+            ]
+        finally:
+            seen.discard(marker)
+    if isinstance(value, (set, frozenset)):
+        raise EncodeError(path, f"{_type_name(value)} is not supported (return a list)")
+    raise EncodeError(
+        path,
+        f"{_type_name(value)} is not supported "
+        "(return None, bool, int, float, str, bytes, list, tuple or dict)",
+    )
+
+
+def _dict_to_plain(
+    value: dict[Any, Any], path: str, attachments: list[bytes], seen: set[int]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise EncodeError(
+                path,
+                f"dict key {key!r} of type {_type_name(key)} is not supported (keys must be str)",
+            )
+        out[str(key)] = _to_plain(item, f"{path}[{key!r}]", attachments, seen)
+    if len(out) == 1 and (BYTES_KEY in out or BIGINT_KEY in out):
+        # Would decode as a placeholder on the other side, i.e. not round-trip.
+        (key,) = out
+        raise EncodeError(path, f"a dict whose only key is {key!r} is reserved by snakepit")
+    return out
+
+
+def decode(json_bytes: bytes, attachments: Sequence[bytes]) -> Any:
+    """Decode a payload; raise :class:`DecodeError` if it is malformed."""
+
+    def hook(obj: dict[str, Any]) -> Any:
+        if len(obj) != 1:
+            return obj
+        if BYTES_KEY in obj:
+            index = obj[BYTES_KEY]
+            if type(index) is not int or not 0 <= index < len(attachments):
+                raise DecodeError(
+                    f"{BYTES_KEY} placeholder {index!r} does not match any of "
+                    f"{len(attachments)} attachment(s)"
+                )
+            return bytes(attachments[index])
+        if BIGINT_KEY in obj:
+            digits = obj[BIGINT_KEY]
+            if not isinstance(digits, str):
+                raise DecodeError(f"{BIGINT_KEY} must be a decimal string, got {digits!r}")
+            try:
+                return int(digits, 10)
+            except ValueError:
+                raise DecodeError(
+                    f"{BIGINT_KEY} must be a decimal string, got {digits!r}"
+                ) from None
+        return obj
+
+    def reject_constant(name: str) -> Any:
+        raise DecodeError(f"{name} is not valid JSON")
+
+    try:
+        return json.loads(json_bytes, object_hook=hook, parse_constant=reject_constant)
+    except DecodeError:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DecodeError(f"payload is not valid JSON: {exc}") from None
