@@ -12,7 +12,7 @@ from snakepit_bridge.tool import discover_tools
 
 EXPECTED_TOOLS = {
     "snakepit_fixtures.basic:EchoAdapter": {"echo", "noop", "add", "whoami", "types"},
-    "snakepit_fixtures.crash:CrashAdapter": {"crash", "ping", "slow_ok"},
+    "snakepit_fixtures.crash:CrashAdapter": {"crash", "ping", "slow_ok", "crash_once"},
     "snakepit_fixtures.hang:HangAdapter": {"hang", "spin"},
     "snakepit_fixtures.slow_start:SlowStartAdapter": {"ping"},
     "snakepit_fixtures.failing_setup:FailingSetupAdapter": {"ping"},

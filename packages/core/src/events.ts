@@ -12,6 +12,8 @@ export const SNAKEPIT_EVENTS = {
   poolCreated: "snakepit:pool:created",
   poolClosed: "snakepit:pool:closed",
   poolSaturated: "snakepit:pool:saturated",
+  poolDegraded: "snakepit:pool:degraded",
+  poolRecovered: "snakepit:pool:recovered",
   workerStarting: "snakepit:worker:starting",
   workerReady: "snakepit:worker:ready",
   workerStartFailed: "snakepit:worker:start-failed",
@@ -42,6 +44,14 @@ export interface PoolSaturatedEvent extends PoolRef {
   readonly queued: number;
   readonly maxQueue: number;
   readonly tool: string;
+}
+export interface PoolDegradedEvent extends PoolRef {
+  readonly reason: string;
+  readonly error: Error;
+}
+export interface PoolRecoveredEvent extends PoolRef {
+  /** How long it was degraded. */
+  readonly degradedMs: number;
 }
 export interface WorkerStartingEvent extends PoolRef {
   readonly workerId: string;
@@ -122,6 +132,8 @@ export const channels = {
   poolCreated: diagnosticsChannel.channel(SNAKEPIT_EVENTS.poolCreated),
   poolClosed: diagnosticsChannel.channel(SNAKEPIT_EVENTS.poolClosed),
   poolSaturated: diagnosticsChannel.channel(SNAKEPIT_EVENTS.poolSaturated),
+  poolDegraded: diagnosticsChannel.channel(SNAKEPIT_EVENTS.poolDegraded),
+  poolRecovered: diagnosticsChannel.channel(SNAKEPIT_EVENTS.poolRecovered),
   workerStarting: diagnosticsChannel.channel(SNAKEPIT_EVENTS.workerStarting),
   workerReady: diagnosticsChannel.channel(SNAKEPIT_EVENTS.workerReady),
   workerStartFailed: diagnosticsChannel.channel(SNAKEPIT_EVENTS.workerStartFailed),

@@ -11,6 +11,7 @@ export type {
   PoolState,
   PoolStats,
   ToolDescription,
+  WorkerHealth,
   WorkerState,
   WorkerStats,
 } from "./pool-types.js";
@@ -22,6 +23,8 @@ export { SNAKEPIT_EVENTS } from "./events.js";
 export type {
   PoolClosedEvent,
   PoolCreatedEvent,
+  PoolDegradedEvent,
+  PoolRecoveredEvent,
   PoolSaturatedEvent,
   RequestFinishedEvent,
   RequestQueuedEvent,
@@ -41,7 +44,7 @@ export { ChannelFailure } from "./worker-channel.js";
 export type { ChannelCallOptions, ChannelFailureKind, WorkerChannel } from "./worker-channel.js";
 export { createConnectChannel } from "./connect-channel.js";
 export type { ConnectChannelOptions } from "./connect-channel.js";
-export type { PoolPlugin } from "./plugin.js";
+export type { KillWorkerOptions, PoolControl, PoolPlugin, RestartPolicy } from "./plugin.js";
 export { consoleLogger, silentLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { resolvePythonExecutable } from "./python-executable.js";

@@ -1,12 +1,50 @@
 /**
- * Core's seam for extensions (lifecycle, telemetry, ...). A plugin is attached
- * once, when the pool is created, and detached when it closes. It works through
- * the pool's public API and the events on node:diagnostics_channel.
+ * Core's seam for extensions (lifecycle, telemetry, diagnostics). A plugin is
+ * attached once the pool's workers are ready and detached when it closes. It
+ * decides policy; the pool keeps the mechanisms (replacing workers, routing,
+ * failing calls) so that no plugin needs to reach into its internals.
  */
-import type { Pool } from "./pool-types.js";
+import type { SnakepitError } from "./errors.js";
+import type { ResolvedPoolOptions } from "./options.js";
+import type { Pool, WorkerHealth } from "./pool-types.js";
+
+export interface RestartPolicy {
+  /** Delay before the next attempt to start a replacement, after `failures` failed starts in a row (0 = the first try). */
+  delayMs(failures: number): number;
+}
+
+export interface KillWorkerOptions {
+  /** Why, for the recycled event and logs ("hung", "hard_timeout", ...). */
+  reason: string;
+  /** What the calls running on it fail with. Default: worker_crashed. */
+  error?: SnakepitError;
+  detail?: Record<string, unknown>;
+}
+
+export interface PoolControl {
+  readonly pool: Pool;
+  readonly options: ResolvedPoolOptions;
+  /** Ask one worker for its health; answered on a worker thread of its own, never behind a tool. */
+  workerHealth(workerId: string, options?: { timeoutMs?: number }): Promise<WorkerHealth>;
+  /** SIGKILL a worker now; its running calls fail with `error`; a replacement starts. */
+  killWorker(workerId: string, options: KillWorkerOptions): void;
+  /**
+   * Called synchronously each time a call is given to a worker, with the number of
+   * calls that worker has now been given. A recycleWorker() made from here takes
+   * the worker out of rotation before any other call can reach it.
+   */
+  onClaim(listener: (workerId: string, requestsStarted: number) => void): () => void;
+  /** How long to wait between attempts to start a replacement worker. */
+  setRestartPolicy(policy: RestartPolicy): void;
+  /**
+   * Mark the pool degraded (callers get `error` at once, queued calls too) or,
+   * with undefined, healthy again. Published as snakepit:pool:degraded / :recovered.
+   */
+  setDegraded(error: SnakepitError | undefined, reason?: string): void;
+}
 
 export interface PoolPlugin {
   readonly name: string;
   /** Called once the pool's workers are ready. May return a function run at close. */
-  attach(pool: Pool): void | (() => void | Promise<void>);
+  attach(control: PoolControl): void | (() => void | Promise<void>);
 }

@@ -13,6 +13,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Prefer the worker that served this session before (falls back to any free worker). */
   sessionId?: string;
+  /**
+   * The tool is safe to run twice: if its worker crashes mid-call, the call is
+   * retried once on another worker. Default false.
+   */
+  idempotent?: boolean;
 }
 
 export interface CloseOptions {
@@ -60,6 +65,26 @@ export interface WorkerStats {
   readonly uptimeMs: number;
 }
 
+/** One worker's answer to a health check. */
+export interface WorkerHealth {
+  readonly workerId: string;
+  readonly pid: number | undefined;
+  /** "serving", "draining", or "unreachable" when it did not answer in time. */
+  readonly status: "serving" | "draining" | "unreachable";
+  readonly activeCalls: number;
+  readonly capacity: number;
+  readonly requestsStarted: number;
+  /** Resident set size of the Python process. */
+  readonly rssBytes: number;
+  /** Proportional set size (Linux), 0 where the OS does not report it. */
+  readonly pssBytes: number;
+  /** Unique set size (Linux), 0 where the OS does not report it. */
+  readonly ussBytes: number;
+  readonly uptimeMs: number;
+  /** Why it is unreachable. */
+  readonly error?: string;
+}
+
 export interface PoolStats {
   readonly name: string;
   readonly profile: string;
@@ -83,6 +108,8 @@ export interface PoolStats {
   /** Workers that died unexpectedly and were replaced. */
   readonly crashes: number;
   readonly recycles: number;
+  /** Set while the pool is degraded (a plugin said so): callers get this error at once. */
+  readonly degraded: { readonly reason: string; readonly since: number; readonly error: Error } | undefined;
   readonly perWorker: readonly WorkerStats[];
 }
 
@@ -98,6 +125,8 @@ export interface Pool extends AsyncDisposable {
   /** The adapter's tools, with their parameters and docs, and the worker's interpreter. */
   describe(): Promise<PoolDescription>;
   stats(): PoolStats;
+  /** Ask every ready worker for its health and memory (answered even while all tool slots are busy). */
+  health(options?: { timeoutMs?: number }): Promise<WorkerHealth[]>;
   /**
    * Replace one worker without losing a call: a new worker starts first, new
    * calls go to it, the old one finishes what it runs (bounded), then stops.

@@ -22,10 +22,12 @@ import type {
   PoolState,
   PoolStats,
   ToolDescription,
+  WorkerHealth,
   WorkerState,
 } from "./pool-types.js";
 import { processProfile, threadProfile } from "./process-profile.js";
 import { ChannelFailure } from "./worker-channel.js";
+import type { KillWorkerOptions, PoolControl, RestartPolicy } from "./plugin.js";
 import type { WorkerExit, WorkerHandle, WorkerProfile } from "./worker-profile.js";
 import { fromToolError } from "./wire-errors.js";
 
@@ -44,6 +46,8 @@ interface Slot {
   readonly running: Set<RunningCall>;
   /** Resolved when load drops to zero (recycle and close wait on this). */
   idleWaiters?: Array<() => void>;
+  /** Set by killWorker: what its running calls fail with. */
+  killError?: SnakepitError;
 }
 
 interface RunningCall {
@@ -90,6 +94,9 @@ export class PoolImpl implements Pool {
   private description: PoolDescription | undefined;
   private closing: Promise<void> | undefined;
   private pluginDisposers: Array<() => void | Promise<void>> = [];
+  private claimListeners: Array<(workerId: string, requestsStarted: number) => void> = [];
+  private restartPolicy: RestartPolicy = { delayMs: (n) => (n === 0 ? 0 : Math.min(100 * 2 ** (n - 1), 10_000)) };
+  private degraded: { reason: string; since: number; error: SnakepitError } | undefined;
 
   constructor(options: ResolvedPoolOptions) {
     this.options = options;
@@ -126,8 +133,9 @@ export class PoolImpl implements Pool {
       this.options.logger.warn(`could not describe the adapter's tools: ${String(err)}`, { pool: this.name }),
     );
     this.poolState = "ready";
+    const control = this.control();
     for (const plugin of this.options.plugins) {
-      const dispose = plugin.attach(this);
+      const dispose = plugin.attach(control);
       if (typeof dispose === "function") this.pluginDisposers.push(dispose);
     }
     publish(channels.poolCreated, () => ({ pool: this, poolName: this.name, profile: this.profile, size: this.options.size }));
@@ -264,6 +272,7 @@ export class PoolImpl implements Pool {
   }
 
   private crashError(slot: Slot, exit: WorkerExit): SnakepitError {
+    if (slot.killError) return slot.killError;
     if (exit.expected && (this.poolState === "draining" || this.poolState === "stopped")) {
       return new SnakepitError("pool_closed", `pool ${this.name} was closed before the call finished`, { pool: this.name, workerId: slot.id });
     }
@@ -284,8 +293,7 @@ export class PoolImpl implements Pool {
     let live = 0;
     for (const s of this.slots.values()) if (s.state === "ready" || s.state === "starting") live++;
     if (live >= this.options.size) return;
-    const n = this.consecutiveStartFailures;
-    const delay = n === 0 ? 0 : Math.min(100 * 2 ** (n - 1), 10_000);
+    const delay = Math.max(0, this.restartPolicy.delayMs(this.consecutiveStartFailures));
     this.replacementTimer = setTimeout(() => {
       this.replacementTimer = undefined;
       if (this.poolState !== "ready") return;
@@ -375,6 +383,7 @@ export class PoolImpl implements Pool {
   private claim(slot: Slot, sessionId: string | undefined): void {
     slot.load++;
     slot.served++;
+    for (const listener of this.claimListeners) listener(slot.id, slot.served);
     if (sessionId !== undefined) {
       this.sessions.delete(sessionId);
       this.sessions.set(sessionId, slot.id);
@@ -478,6 +487,7 @@ export class PoolImpl implements Pool {
       throw new SnakepitError("pool_closed", `pool ${this.name} is ${this.poolState}; it takes no new calls`, { pool: this.name, tool });
     }
     if (options.signal?.aborted) throw abortedError(tool, "", this.name, options.signal);
+    if (this.degraded) throw this.degraded.error;
     if (typeof tool !== "string" || tool === "") {
       throw new SnakepitError("invalid_argument", "the tool name must be a non-empty string", { pool: this.name });
     }
@@ -520,6 +530,19 @@ export class PoolImpl implements Pool {
   }
 
   execute<T = unknown>(tool: string, args?: Record<string, unknown>, options: CallOptions = {}): Promise<T> {
+    const first = this.executeOnce<T>(tool, args, options);
+    if (!options.idempotent) return first;
+    // Safe to run twice: one retry, on another worker, after a crash.
+    return first.catch((err: unknown) => {
+      if (err instanceof SnakepitError && err.code === "worker_crashed" && this.poolState === "ready") {
+        this.options.logger.warn(`retrying idempotent call ${tool} after a worker crash`, { pool: this.name, workerId: err.workerId });
+        return this.executeOnce<T>(tool, args, options);
+      }
+      throw err;
+    });
+  }
+
+  private executeOnce<T>(tool: string, args: Record<string, unknown> | undefined, options: CallOptions): Promise<T> {
     let prepared: ReturnType<PoolImpl["prepare"]>;
     try {
       prepared = this.prepare(tool, args, options, "execute");
@@ -771,7 +794,105 @@ export class PoolImpl implements Pool {
       inFlight,
       queued: this.queue.size,
       ...this.counters,
+      degraded: this.degraded ? { ...this.degraded } : undefined,
       perWorker,
+    };
+  }
+
+  async health(options: { timeoutMs?: number } = {}): Promise<WorkerHealth[]> {
+    const ready = [...this.slots.values()].filter((s) => s.handle && (s.state === "ready" || s.state === "draining"));
+    return Promise.all(ready.map((s) => this.workerHealth(s.id, options)));
+  }
+
+  private async workerHealth(workerId: string, options: { timeoutMs?: number } = {}): Promise<WorkerHealth> {
+    const slot = this.slots.get(workerId);
+    const base = {
+      workerId,
+      pid: slot?.handle?.pid,
+      capacity: slot?.handle?.capacity ?? 0,
+      uptimeMs: slot?.readyAt ? Date.now() - slot.readyAt : 0,
+    };
+    if (!slot?.handle) {
+      return { ...base, status: "unreachable", activeCalls: 0, requestsStarted: 0, rssBytes: 0, pssBytes: 0, ussBytes: 0, error: "no such worker" };
+    }
+    try {
+      const h = await slot.handle.channel.health({ timeoutMs: options.timeoutMs ?? 2_000 });
+      return {
+        ...base,
+        status: h.status === "draining" ? "draining" : "serving",
+        activeCalls: h.activeCalls,
+        requestsStarted: Number(h.requestsStarted),
+        rssBytes: Number(h.rssBytes),
+        pssBytes: Number(h.pssBytes),
+        ussBytes: Number(h.ussBytes),
+      };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return { ...base, status: "unreachable", activeCalls: 0, requestsStarted: 0, rssBytes: 0, pssBytes: 0, ussBytes: 0, error: message };
+    }
+  }
+
+  private killWorker(workerId: string, options: KillWorkerOptions): void {
+    const slot = this.slots.get(workerId);
+    if (!slot?.handle || slot.exit) return;
+    slot.killError =
+      options.error ??
+      new SnakepitError("worker_crashed", `worker ${workerId} was killed (${options.reason}) while running this call`, {
+        workerId,
+        pool: this.name,
+      });
+    slot.state = "draining";
+    this.counters.recycles++;
+    publish(channels.workerRecycled, () => ({
+      ...this.ref(),
+      workerId,
+      reason: options.reason,
+      uptimeMs: slot.readyAt ? Date.now() - slot.readyAt : 0,
+      requestsServed: slot.served,
+      ...(options.detail ? { detail: options.detail } : {}),
+    }));
+    this.options.logger.warn(`killing worker ${workerId}: ${options.reason}`, { pool: this.name, workerId });
+    for (const call of [...slot.running]) call.fail(slot.killError);
+    slot.handle.kill();
+  }
+
+  private setDegraded(error: SnakepitError | undefined, reason = "degraded"): void {
+    if (error) {
+      const wasHealthy = !this.degraded;
+      this.degraded = { reason, since: this.degraded?.since ?? Date.now(), error };
+      for (const entry of this.queue.drain()) {
+        this.counters.rejected++;
+        entry.reject(error);
+      }
+      if (wasHealthy) {
+        this.options.logger.error(`pool ${this.name} is degraded: ${reason}`, { pool: this.name });
+        publish(channels.poolDegraded, () => ({ ...this.ref(), reason, error }));
+      }
+    } else if (this.degraded) {
+      const degradedMs = Date.now() - this.degraded.since;
+      this.degraded = undefined;
+      this.options.logger.info(`pool ${this.name} recovered`, { pool: this.name });
+      publish(channels.poolRecovered, () => ({ ...this.ref(), degradedMs }));
+    }
+  }
+
+  /** What plugins get: the pool plus the mechanisms policy needs. */
+  private control(): PoolControl {
+    return {
+      pool: this,
+      options: this.options,
+      workerHealth: (id, o) => this.workerHealth(id, o),
+      killWorker: (id, o) => this.killWorker(id, o),
+      onClaim: (listener) => {
+        this.claimListeners.push(listener);
+        return () => {
+          this.claimListeners = this.claimListeners.filter((l) => l !== listener);
+        };
+      },
+      setRestartPolicy: (policy) => {
+        this.restartPolicy = policy;
+      },
+      setDegraded: (error, reason) => this.setDegraded(error, reason),
     };
   }
 

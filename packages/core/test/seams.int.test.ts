@@ -1,0 +1,93 @@
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { describe, expect, it } from "vitest";
+import { SNAKEPIT_EVENTS, SnakepitError, type PoolControl, type PoolPlugin } from "@snakepit/core";
+import { fixturePool, isAlive, SHOWCASE } from "./helpers.js";
+
+/** A plugin that hands its control object to the test. */
+function grab(): { plugin: PoolPlugin; control: () => PoolControl } {
+  let control: PoolControl | undefined;
+  return {
+    plugin: { name: "grab", attach: (c) => void (control = c) },
+    control: () => control!,
+  };
+}
+
+describe("pool.health()", () => {
+  it("reports every worker's memory, measured on the Python process, even while it is busy", async () => {
+    await using pool = await fixturePool(SHOWCASE, { size: 2 });
+    const busy = pool.execute("cpu_burn", { n: 3_000_000 });
+    const health = await pool.health();
+    expect(health).toHaveLength(2);
+    for (const h of health) {
+      expect(h.status).toBe("serving");
+      expect(h.rssBytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(h.pssBytes).toBeGreaterThan(0);
+      expect(h.pssBytes).toBeLessThanOrEqual(h.rssBytes);
+    }
+    expect(health.some((h) => h.activeCalls === 1)).toBe(true);
+    await busy;
+  });
+});
+
+describe("idempotent calls", () => {
+  it("are retried once on another worker after a crash", async () => {
+    await using pool = await fixturePool("snakepit_fixtures.crash:CrashAdapter", { size: 2 });
+    // crash_once crashes the first worker that runs it, then succeeds.
+    const marker = `/tmp/snakepit-crash-once-${process.pid}-${Date.now()}`;
+    await expect(pool.execute("crash_once", { marker })).rejects.toMatchObject({ code: "worker_crashed" });
+    const marker2 = `${marker}-b`;
+    expect(await pool.execute("crash_once", { marker: marker2 }, { idempotent: true })).toBe("survived");
+  });
+});
+
+describe("the plugin seam", () => {
+  it("killWorker fails the running call with the given error and replaces the worker", async () => {
+    const g = grab();
+    await using pool = await fixturePool("snakepit_fixtures.hang:HangAdapter", { size: 1, plugins: [g.plugin] });
+    const [before] = pool.stats().perWorker;
+    const call = pool.execute("hang");
+    await expect.poll(() => pool.stats().inFlight).toBe(1);
+    g.control().killWorker(before!.id, { reason: "hung", error: new SnakepitError("deadline_exceeded", "stuck") });
+    await expect(call).rejects.toMatchObject({ code: "deadline_exceeded", message: "stuck" });
+    await expect.poll(() => pool.stats().workers, { timeout: 10_000 }).toBe(1);
+    expect(pool.stats().perWorker[0]!.id).not.toBe(before!.id);
+    await expect.poll(() => isAlive(before!.pid!)).toBe(false);
+  });
+
+  it("onClaim with recycleWorker gives an exact cap on requests per worker", async () => {
+    const g = grab();
+    await using pool = await fixturePool(SHOWCASE, { size: 1, plugins: [g.plugin] });
+    const served = new Map<string, number>();
+    g.control().onClaim((id, n) => {
+      served.set(id, n);
+      if (n >= 3) void g.control().pool.recycleWorker(id, { reason: "max_requests" });
+    });
+    const pids = [];
+    for (let i = 0; i < 7; i++) pids.push((await pool.execute<{ pid: number }>("whoami")).pid);
+    expect(new Set(pids).size).toBe(3);
+    expect([...served.values()].every((n) => n <= 3)).toBe(true);
+    expect(pool.stats().recycles).toBeGreaterThanOrEqual(2);
+  });
+
+  it("setDegraded fails callers at once and publishes degraded/recovered", async () => {
+    const g = grab();
+    await using pool = await fixturePool(SHOWCASE, { size: 1, plugins: [g.plugin] });
+    const events: string[] = [];
+    const on = (name: string) => () => events.push(name);
+    const d = on("degraded");
+    const r = on("recovered");
+    subscribe(SNAKEPIT_EVENTS.poolDegraded, d);
+    subscribe(SNAKEPIT_EVENTS.poolRecovered, r);
+    try {
+      g.control().setDegraded(new SnakepitError("worker_start_failed", "cannot start"), "crash loop");
+      await expect(pool.execute("noop")).rejects.toMatchObject({ code: "worker_start_failed" });
+      expect(pool.stats().degraded?.reason).toBe("crash loop");
+      g.control().setDegraded(undefined);
+      expect(await pool.execute("add", { a: 1, b: 1 })).toBe(2);
+    } finally {
+      unsubscribe(SNAKEPIT_EVENTS.poolDegraded, d);
+      unsubscribe(SNAKEPIT_EVENTS.poolRecovered, r);
+    }
+    expect(events).toEqual(["degraded", "recovered"]);
+  });
+});
