@@ -10,6 +10,7 @@ export type {
   PoolDescription,
   PoolState,
   PoolStats,
+  RecycleOptions,
   ToolDescription,
   WorkerHealth,
   WorkerState,

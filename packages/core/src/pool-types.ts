@@ -85,6 +85,18 @@ export interface WorkerHealth {
   readonly error?: string;
 }
 
+export interface RecycleOptions {
+  /** Why (for the recycled event): "manual" by default; lifecycle uses "max_requests", "ttl", "memory", ... */
+  reason?: string;
+  detail?: Record<string, unknown>;
+  /**
+   * "when-replaced" (default): the worker keeps taking calls until its replacement
+   * is ready. "now": it takes no further call from this moment (a hard limit).
+   * Calling again with "now" while a recycle is under way upgrades it.
+   */
+  drain?: "now" | "when-replaced";
+}
+
 export interface PoolStats {
   readonly name: string;
   readonly profile: string;
@@ -131,7 +143,7 @@ export interface Pool extends AsyncDisposable {
    * Replace one worker without losing a call: a new worker starts first, new
    * calls go to it, the old one finishes what it runs (bounded), then stops.
    */
-  recycleWorker(workerId: string, options?: { reason?: string; detail?: Record<string, unknown> }): Promise<void>;
+  recycleWorker(workerId: string, options?: RecycleOptions): Promise<void>;
   /** Stop taking calls, let running ones finish (bounded), stop the workers. Idempotent. */
   close(options?: CloseOptions): Promise<void>;
   /** Fail everything now and kill the workers. */

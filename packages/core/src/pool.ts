@@ -21,6 +21,7 @@ import type {
   PoolDescription,
   PoolState,
   PoolStats,
+  RecycleOptions,
   ToolDescription,
   WorkerHealth,
   WorkerState,
@@ -48,6 +49,8 @@ interface Slot {
   idleWaiters?: Array<() => void>;
   /** Set by killWorker: what its running calls fail with. */
   killError?: SnakepitError;
+  /** Set while recycleWorker replaces it. */
+  recycling?: Promise<void>;
 }
 
 interface RunningCall {
@@ -315,31 +318,42 @@ export class PoolImpl implements Pool {
     }, delay);
   }
 
-  async recycleWorker(workerId: string, options: { reason?: string; detail?: Record<string, unknown> } = {}): Promise<void> {
+  recycleWorker(workerId: string, options: RecycleOptions = {}): Promise<void> {
     const old = this.slots.get(workerId);
-    if (!old || old.state !== "ready" || !old.handle) return;
-    // Take it out of rotation first, so it gets no new call from here on.
-    old.state = "draining";
+    if (!old?.handle || old.exit) return Promise.resolve();
+    if (old.recycling) {
+      // Already being replaced: a "now" upgrades it to take no further call.
+      if (options.drain === "now" && old.state === "ready") old.state = "draining";
+      return old.recycling;
+    }
+    if (old.state !== "ready") return Promise.resolve();
+    const handle = old.handle;
+    if (options.drain === "now") old.state = "draining";
     this.counters.recycles++;
-    const uptimeMs = Date.now() - old.readyAt;
     publish(channels.workerRecycled, () => ({
       ...this.ref(),
       workerId,
       reason: options.reason ?? "manual",
-      uptimeMs,
+      uptimeMs: Date.now() - old.readyAt,
       requestsServed: old.served,
       ...(options.detail ? { detail: options.detail } : {}),
     }));
-    const replacement = this.newSlot();
-    const starting = this.startSlot(replacement, "recycle").catch((err: unknown) => {
-      this.options.logger.error(`could not start the replacement for ${workerId}: ${SnakepitError.from(err).message}`, { pool: this.name });
-      this.consecutiveStartFailures++;
-    });
-    await this.waitIdle(old, this.options.closeTimeoutMs);
-    old.state = "stopping";
-    await old.handle.stop({ timeoutMs: 2_000 });
-    await starting;
-    this.ensureSize();
+    old.recycling = (async () => {
+      // The replacement starts first; the old worker keeps serving (unless drained
+      // now) until it is ready, so the pool never runs short.
+      try {
+        await this.startSlot(this.newSlot(), "recycle");
+      } catch (err) {
+        this.consecutiveStartFailures++;
+        this.options.logger.error(`could not start the replacement for ${workerId}: ${SnakepitError.from(err).message}`, { pool: this.name });
+      }
+      if (old.state === "ready") old.state = "draining";
+      await this.waitIdle(old, this.options.closeTimeoutMs);
+      old.state = "stopping";
+      await handle.stop({ timeoutMs: 2_000 });
+      this.ensureSize();
+    })();
+    return old.recycling;
   }
 
   private async waitIdle(slot: Slot, timeoutMs: number): Promise<void> {

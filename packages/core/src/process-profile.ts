@@ -53,6 +53,7 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     onOutput: (stream, line) => ctx.onOutput(stream, line),
   });
   const info = runtimeInfo(spawned.ready);
+  for (const warning of spawned.ready.warnings ?? []) ctx.logger.warn(warning, { workerId: ctx.workerId, pool: ctx.poolName });
   const channel = createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
   let killed = false;
   const kill = () => {

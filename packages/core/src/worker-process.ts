@@ -45,6 +45,8 @@ export interface ReadyMessage {
   adapter_thread_safe: boolean;
   platform?: string;
   tools: string[];
+  /** Problems the worker noticed at start-up (e.g. libraries unsafe under threads). */
+  warnings?: string[];
 }
 
 interface FailedMessage {

@@ -60,7 +60,7 @@ describe("the plugin seam", () => {
     const served = new Map<string, number>();
     g.control().onClaim((id, n) => {
       served.set(id, n);
-      if (n >= 3) void g.control().pool.recycleWorker(id, { reason: "max_requests" });
+      if (n >= 3) void g.control().pool.recycleWorker(id, { reason: "max_requests", drain: "now" });
     });
     const pids = [];
     for (let i = 0; i < 7; i++) pids.push((await pool.execute<{ pid: number }>("whoami")).pid);
@@ -89,5 +89,35 @@ describe("the plugin seam", () => {
       unsubscribe(SNAKEPIT_EVENTS.poolRecovered, r);
     }
     expect(events).toEqual(["degraded", "recovered"]);
+  });
+});
+
+describe("recycleWorker", () => {
+  it("replaces a worker under load without failing a call, and the pool never runs short", async () => {
+    await using pool = await fixturePool(SHOWCASE, { size: 2 });
+    let stop = false;
+    let failures = 0;
+    let done = 0;
+    let minLive = Infinity;
+    const load = Promise.all(
+      [0, 1, 2, 3].map(async () => {
+        while (!stop) {
+          await pool.execute("sleep", { seconds: 0.01 }).then(
+            () => done++,
+            () => failures++,
+          );
+          const s = pool.stats();
+          minLive = Math.min(minLive, s.workers + s.starting);
+        }
+      }),
+    );
+    for (const w of pool.stats().perWorker) await pool.recycleWorker(w.id, { reason: "manual" });
+    stop = true;
+    await load;
+    expect(failures).toBe(0);
+    expect(done).toBeGreaterThan(10);
+    expect(minLive).toBeGreaterThanOrEqual(2);
+    expect(pool.stats().recycles).toBe(2);
+    expect(pool.stats().workers).toBe(2);
   });
 });
