@@ -54,14 +54,16 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const us = (ns) => (ns / 1000).toFixed(0);
 
 async function overhead() {
-  const pool = await createPool({ size: 2, logger: silentLogger, python: { executable: python, adapter } });
+  const local = await createPool({ size: 2, transport: "local", logger: silentLogger, python: { executable: python, adapter } });
+  const connect = await createPool({ size: 2, transport: "connect", logger: silentLogger, python: { executable: python, adapter } });
   const pipe = startPipeBaseline(python);
   const subjects = {
-    pool: () => pool.execute("noop"),
+    local: () => local.execute("noop"),
+    connect: () => connect.execute("noop"),
     pipe: () => pipe.call("noop", {}),
   };
-  const hist = { pool: createHistogram(), pipe: createHistogram() };
-  const tput = { pool: [], pipe: [] };
+  const hist = Object.fromEntries(Object.keys(subjects).map((k) => [k, createHistogram()]));
+  const tput = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
   try {
     for (const call of Object.values(subjects)) await sequential(call, 300, createHistogram()); // warm-up
     // Alternate A/B in rounds, so drift on a shared machine hits both alike.
@@ -70,7 +72,8 @@ async function overhead() {
       for (const [name, call] of Object.entries(subjects)) tput[name].push(await concurrent(call, CALLS * 2, INFLIGHT));
     }
   } finally {
-    await pool.close();
+    await local.close();
+    await connect.close();
     await pipe.close();
   }
   const row = (name) => ({
@@ -78,7 +81,7 @@ async function overhead() {
     p99us: Number(us(hist[name].percentile(99))),
     callsPerSec: Math.round(median(tput[name])),
   });
-  return { pool: row("pool"), pipe: row("pipe") };
+  return { local: row("local"), connect: row("connect"), pipe: row("pipe") };
 }
 
 async function startup() {
@@ -110,8 +113,9 @@ if (flags.json) {
   console.log(`no-op tool, ${ROUNDS} rounds x ${CALLS} sequential calls, then ${INFLIGHT} in flight (median of rounds)\n`);
   console.log("| path | p50 one at a time | p99 one at a time | calls/s, 32 in flight |");
   console.log("|---|---|---|---|");
-  console.log(`| pool, process profile, 2 workers (Connect-RPC over Unix sockets) | ${o.pool.p50us} us | ${o.pool.p99us} us | ${o.pool.callsPerSec} |`);
+  console.log(`| pool, 2 process workers, local transport (frames on a socketpair) | ${o.local.p50us} us | ${o.local.p99us} us | ${o.local.callsPerSec} |`);
+  console.log(`| pool, 2 process workers, Connect-RPC transport (gRPC over Unix sockets) | ${o.connect.p50us} us | ${o.connect.p99us} us | ${o.connect.callsPerSec} |`);
   console.log(`| JSON lines over a pipe to one plain Python process | ${o.pipe.p50us} us | ${o.pipe.p99us} us | ${o.pipe.callsPerSec} |`);
-  console.log(`| ratio pool / pipe | ${(o.pool.p50us / o.pipe.p50us).toFixed(2)}x | ${(o.pool.p99us / o.pipe.p99us).toFixed(2)}x | ${(o.pool.callsPerSec / o.pipe.callsPerSec).toFixed(2)}x |`);
+  console.log(`| ratio local / pipe | ${(o.local.p50us / o.pipe.p50us).toFixed(2)}x | ${(o.local.p99us / o.pipe.p99us).toFixed(2)}x | ${(o.local.callsPerSec / o.pipe.callsPerSec).toFixed(2)}x |`);
   console.log(`\nstart-up to ready (median of ${STARTUP_RUNS}): 1 worker ${s.oneMs} ms, 4 workers ${s.fourMs} ms (${(s.fourMs / s.oneMs).toFixed(2)}x)`);
 }

@@ -17,7 +17,7 @@ export type {
   WorkerStats,
 } from "./pool-types.js";
 export { DEFAULTS } from "./options.js";
-export type { PoolOptions, ProfileName, PythonOptions, ResolvedPoolOptions } from "./options.js";
+export type { PoolOptions, ProfileName, PythonOptions, ResolvedPoolOptions, TransportName } from "./options.js";
 export { SNAKEPIT_ERROR_CODES, SnakepitError, isSnakepitError } from "./errors.js";
 export type { ConfigIssue, SnakepitErrorCode, SnakepitErrorDetails } from "./errors.js";
 export { SNAKEPIT_EVENTS } from "./events.js";
@@ -44,6 +44,8 @@ export type { WorkerExit, WorkerHandle, WorkerProfile, WorkerRuntimeInfo, Worker
 export { ChannelFailure } from "./worker-channel.js";
 export type { ChannelCallOptions, ChannelFailureKind, WorkerChannel } from "./worker-channel.js";
 export { createConnectChannel } from "./connect-channel.js";
+export { createLocalChannel } from "./local-channel.js";
+export type { LocalChannelOptions } from "./local-channel.js";
 export type { ConnectChannelOptions } from "./connect-channel.js";
 export type { KillWorkerOptions, PoolControl, PoolPlugin, RestartPolicy } from "./plugin.js";
 export { consoleLogger, silentLogger } from "./logger.js";

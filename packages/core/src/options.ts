@@ -28,6 +28,7 @@ export interface PythonOptions {
 }
 
 export type ProfileName = "process" | "thread";
+export type TransportName = "local" | "connect";
 
 export interface PoolOptions {
   /** Used in events, stats and errors. Default "default" (the key in createSnakepit). */
@@ -55,6 +56,12 @@ export interface PoolOptions {
   closeTimeoutMs?: number;
   /** Let the thread profile run an adapter that does not declare itself thread-safe. Default false. */
   allowUnsafeAdapters?: boolean;
+  /**
+   * How the built-in profiles carry calls to their workers: "local" (default)
+   * sends Execute/Stream as frames on a socketpair and everything else over gRPC;
+   * "connect" sends everything over gRPC (Connect-RPC) on the worker's Unix socket.
+   */
+  transport?: TransportName;
   /** Where the pool logs, worker output included. Default: stderr. */
   logger?: Logger;
   /** Extensions (lifecycle, telemetry, ...). */
@@ -76,6 +83,7 @@ export interface ResolvedPoolOptions {
   readonly maxPayloadBytes: number;
   readonly closeTimeoutMs: number;
   readonly allowUnsafeAdapters: boolean;
+  readonly transport: TransportName;
   readonly logger: Logger;
   readonly plugins: readonly PoolPlugin[];
 }
@@ -91,6 +99,7 @@ export const DEFAULTS = {
   startupConcurrency: 4,
   maxPayloadBytes: 64 * 1024 * 1024,
   closeTimeoutMs: 10_000,
+  transport: "local",
 } as const;
 
 const ADAPTER_SPEC = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/;
@@ -136,6 +145,7 @@ const poolSchema = z.strictObject({
   maxPayloadBytes: posInt("maxPayloadBytes").optional(),
   closeTimeoutMs: durationMs("closeTimeoutMs").optional(),
   allowUnsafeAdapters: z.boolean({ error: "allowUnsafeAdapters must be a boolean" }).optional(),
+  transport: z.enum(["local", "connect"], { error: 'transport must be "local" or "connect"' }).optional(),
   logger: z
     .custom<Logger>(
       (v) => typeof v === "object" && v !== null && ["debug", "info", "warn", "error"].every((k) => typeof (v as Record<string, unknown>)[k] === "function"),
@@ -209,6 +219,7 @@ export function checkPoolOptions(input: unknown, prefix = ""): { options?: Resol
       maxPayloadBytes: o.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes,
       closeTimeoutMs: o.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
       allowUnsafeAdapters: o.allowUnsafeAdapters ?? false,
+      transport: o.transport ?? DEFAULTS.transport,
       logger: o.logger ?? consoleLogger,
       plugins: o.plugins ?? [],
     },

@@ -95,6 +95,8 @@ export interface RecycleOptions {
    * Calling again with "now" while a recycle is under way upgrades it.
    */
   drain?: "now" | "when-replaced";
+  /** How long the old worker may take to finish its running calls before it is stopped. Default: closeTimeoutMs. */
+  drainTimeoutMs?: number;
 }
 
 export interface PoolStats {

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { createConnectChannel } from "./connect-channel.js";
+import { createLocalChannel } from "./local-channel.js";
 import { SnakepitError } from "./errors.js";
 import { resolvePythonExecutable } from "./python-executable.js";
 import { spawnWorker, type ReadyMessage } from "./worker-process.js";
@@ -48,13 +49,17 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     cwd: options.python.cwd,
     env: { ...extraEnv, ...(options.python.env ?? {}) },
     interpreterArgs: options.python.args ?? [],
+    dataPlane: options.transport === "local",
     startTimeoutMs: options.startTimeoutMs,
     signal: ctx.signal,
     onOutput: (stream, line) => ctx.onOutput(stream, line),
   });
   const info = runtimeInfo(spawned.ready);
   for (const warning of spawned.ready.warnings ?? []) ctx.logger.warn(warning, { workerId: ctx.workerId, pool: ctx.poolName });
-  const channel = createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
+  const connect = createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
+  const channel = spawned.data
+    ? createLocalChannel({ socket: spawned.data, control: connect, maxMessageBytes: options.maxPayloadBytes })
+    : connect;
   let killed = false;
   const kill = () => {
     if (killed) return;

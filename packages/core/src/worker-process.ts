@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { SnakepitError } from "./errors.js";
 import { describeExecutable, type ResolvedExecutable } from "./python-executable.js";
 import type { WorkerExit } from "./worker-profile.js";
@@ -26,6 +26,8 @@ export interface SpawnWorkerOptions {
   readonly cwd?: string | undefined;
   readonly env: Record<string, string>;
   readonly interpreterArgs: readonly string[];
+  /** Also hand the worker a socketpair for the local data plane (fd 4). */
+  readonly dataPlane: boolean;
   readonly startTimeoutMs: number;
   readonly signal: AbortSignal;
   onOutput(stream: "stdout" | "stderr", line: string): void;
@@ -56,6 +58,8 @@ interface FailedMessage {
 
 export interface SpawnedWorker {
   readonly child: ChildProcess;
+  /** The pool's end of the data-plane socketpair, when asked for. */
+  readonly data: Duplex | undefined;
   readonly pid: number;
   readonly ready: ReadyMessage;
   /** Settles when the process has exited and its output is drained. */
@@ -85,13 +89,15 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
     String(o.maxMessageBytes),
     "--worker-id",
     o.workerId,
+    ...(o.dataPlane ? ["--data-fd", "4"] : []),
   ];
   let child: ChildProcess;
   try {
     child = spawn(o.executable.path, args, {
       cwd: o.cwd,
       env: { ...process.env, ...o.env, PYTHONUNBUFFERED: "1" },
-      stdio: ["pipe", "pipe", "pipe", "pipe"],
+      // 0: parent watch, 1/2: output, 3: handshake, 4: data plane (a socketpair).
+      stdio: o.dataPlane ? ["pipe", "pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", "pipe"],
       detached: true, // own process group: one signal reaches the worker and its children
       windowsHide: true,
     });
@@ -175,7 +181,8 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
         settled = true;
         cleanup();
         rl.close();
-        resolve({ child, pid: msg.pid, ready: msg, exited, expectExit: () => void (expected = true), signalGroup });
+        const data = o.dataPlane ? (child.stdio[4] as Duplex | null) ?? undefined : undefined;
+        resolve({ child, data, pid: msg.pid, ready: msg, exited, expectExit: () => void (expected = true), signalGroup });
         return;
       }
       const e = msg.error ?? {};

@@ -1,7 +1,7 @@
 /** Shared set-up for integration tests: real Python workers from the project's venv. */
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createPool, silentLogger, type Logger, type Pool, type PoolOptions } from "@snakepit/core";
+import { createPool, silentLogger, type Logger, type Pool, type PoolOptions, type TransportName } from "@snakepit/core";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 export const venvPython = `${repoRoot}python/.venv/bin/python`;
@@ -11,12 +11,19 @@ export const OWNER_VAR = "SNAKEPIT_TEST_OWNER";
 export const OWNER = String(process.pid);
 export const SHOWCASE = "snakepit_bridge.adapters.showcase:ShowcaseAdapter";
 
+/**
+ * The transport the integration suite runs against: the whole suite runs once
+ * per transport (SNAKEPIT_TEST_TRANSPORT=local|connect), both must pass.
+ */
+export const TEST_TRANSPORT: TransportName = process.env["SNAKEPIT_TEST_TRANSPORT"] === "connect" ? "connect" : "local";
+
 /** Pool options for a fixture adapter, quiet by default. */
 export function fixtureOptions(adapter: string, extra: Partial<PoolOptions> = {}): PoolOptions {
   const { python, ...rest } = extra;
   return {
     size: 1,
     logger: silentLogger,
+    transport: TEST_TRANSPORT,
     ...rest,
     python: {
       executable: venvPython,

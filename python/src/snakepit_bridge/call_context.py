@@ -10,6 +10,10 @@ from contextlib import contextmanager
 
 from .errors import CancelledError
 
+# Guards cancellation state of every CallContext: cancelling is rare, so one
+# shared lock is cheaper than a lock per call.
+_STATE_LOCK = threading.Lock()
+
 # Why a call stopped early; the first reason wins.
 CLIENT_CANCELLED = "client_cancelled"
 CANCEL_RPC = "cancel_rpc"
@@ -39,12 +43,24 @@ class CallContext:
         self.session_id = session_id
         #: Absolute Unix time in seconds, or None when the call has no deadline.
         self.deadline = deadline
-        self.headers: dict[str, str] = dict(headers or {})
-        #: Set once the call is cancelled; tools may ``wait()`` on it instead of sleeping.
-        self.cancel_event = threading.Event()
+        self.headers: dict[str, str] = dict(headers) if headers else {}
         self.cancel_reason: str | None = None
-        self._lock = threading.Lock()
+        # Created on first use: most calls finish without anyone waiting on them,
+        # and an Event (a Condition and two locks) costs more than a no-op call.
+        self._event: threading.Event | None = None
         self._callbacks: list[Callable[[], None]] = []
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set once the call is cancelled; tools may ``wait()`` on it instead of sleeping."""
+        if self._event is None:
+            with _STATE_LOCK:
+                if self._event is None:
+                    event = threading.Event()
+                    if self.cancel_reason is not None:
+                        event.set()
+                    self._event = event
+        return self._event
 
     def __repr__(self) -> str:
         return (
@@ -54,7 +70,7 @@ class CallContext:
 
     @property
     def cancelled(self) -> bool:
-        if self.cancel_event.is_set():
+        if self.cancel_reason is not None:
             return True
         # The deadline timer may lag a little; never report a passed deadline as live.
         if self.deadline is not None and time.time() >= self.deadline:
@@ -77,24 +93,26 @@ class CallContext:
 
     def cancel(self, reason: str = CANCEL_RPC) -> bool:
         """Mark the call cancelled; returns False if it already was. Used by the worker."""
-        with self._lock:
+        with _STATE_LOCK:
             if self.cancel_reason is not None:
                 return False
             self.cancel_reason = reason
             callbacks, self._callbacks = self._callbacks, []
-            self.cancel_event.set()
+            event = self._event
+        if event is not None:
+            event.set()
         for callback in callbacks:
             callback()
         return True
 
     def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Run ``callback`` once when cancelled (now, if already); returns an unregister hook."""
-        with self._lock:
+        with _STATE_LOCK:
             if self.cancel_reason is None:
                 self._callbacks.append(callback)
 
                 def remove() -> None:
-                    with self._lock:
+                    with _STATE_LOCK:
                         if callback in self._callbacks:
                             self._callbacks.remove(callback)
 

@@ -47,6 +47,12 @@ class CallTracker:
             ctx.cancel(reason)
         return bool(targets)
 
+    def is_cancelled(self, call_id: str) -> bool:
+        """True when no call with this id runs any more, or one with it was cancelled."""
+        with self._cond:
+            same_id = self._calls.get(call_id)
+            return not same_id or any(ctx.cancelled for ctx in same_id)
+
     def wait_finished(self, call_id: str, timeout: float) -> bool:
         """Wait until no call with this id runs; False if ``timeout`` seconds passed first."""
         end = time.monotonic() + max(0.0, timeout)

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from . import __version__, handshake, runtime_info
+from . import __version__, handshake, runtime_info, thread_safety
 from .adapter import Adapter, resolve_adapter_class
 from .parent_watch import ParentWatch, set_parent_death_signal
 from .tool import discover_tools
@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_MESSAGE_BYTES,
         metavar="N",
         help=f"largest encoded result or chunk (default {DEFAULT_MAX_MESSAGE_BYTES})",
+    )
+    parser.add_argument(
+        "--data-fd",
+        type=int,
+        default=None,
+        metavar="FD",
+        help="also serve Execute/Stream as length-prefixed frames on this socket fd (the local data plane)",
     )
     parser.add_argument("--worker-id", default="", metavar="ID", help="echoed in the handshake")
     parser.add_argument(
@@ -211,6 +218,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         adapter.setup()
     except Exception as exc:
         _fail(handshake.PHASE_SETUP, exc, control_fd)
+    try:  # opt-in race checker (SNAKEPIT_THREAD_CHECK=warn|strict)
+        thread_safety.install(adapter, threads=args.threads)
+    except ValueError as exc:
+        _fail(handshake.PHASE_ARGUMENTS, exc, control_fd, print_traceback=False)
 
     try:
         worker = Worker(
@@ -225,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _fail(handshake.PHASE_CREATE_ADAPTER, exc, control_fd)
     try:
         address = worker.start(args.listen)
+        if args.data_fd is not None:
+            worker.serve_local(args.data_fd)
     except Exception as exc:  # BindError, or grpc rejecting the address outright
         _fail(handshake.PHASE_BIND, exc, control_fd)
     if watch is not None:
@@ -260,6 +273,8 @@ def _ready_message(args: argparse.Namespace, worker: Worker, address: str) -> di
         "adapter": args.adapter,
         "adapter_thread_safe": bool(type(worker.adapter).thread_safe),
         "tools": worker.tool_names,
+        # With several tool threads: imported libraries the compat matrix flags.
+        "warnings": thread_safety.startup_warnings(args.threads),
     }
 
 

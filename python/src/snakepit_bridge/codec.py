@@ -17,6 +17,10 @@ BIGINT_KEY = "$snakepit:bigint"
 MAX_SAFE_INTEGER = 2**53 - 1
 
 _SEPARATORS = (",", ":")
+# Shared instances: building an encoder/decoder per call costs more than the call.
+_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=_SEPARATORS, allow_nan=False)
+_MARKER = b'"$snakepit:'
+
 
 
 class EncodeError(TypeError):
@@ -37,6 +41,11 @@ def encode(value: Any, *, root: str = "value") -> tuple[bytes, list[bytes]]:
 
     ``root`` names the value in error paths (e.g. ``"result"``).
     """
+    # Fast path: a scalar needs no walk (bool before int: bool is an int).
+    kind = type(value)
+    if value is None or kind is bool or kind is str or (kind is int and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER):
+        # ensure_ascii output is pure ASCII and keeps lone surrogates exact as \u escapes.
+        return _ENCODER.encode(value).encode("ascii"), []
     attachments: list[bytes] = []
     plain = _to_plain(value, root, attachments, set())
     try:
@@ -123,8 +132,23 @@ def _dict_to_plain(
     return out
 
 
+def _reject_constant(name: str) -> Any:
+    raise DecodeError(f"{name} is not valid JSON")
+
+
+_PLAIN_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def decode(json_bytes: bytes, attachments: Sequence[bytes]) -> Any:
     """Decode a payload; raise :class:`DecodeError` if it is malformed."""
+    if _MARKER not in json_bytes:
+        # Fast path: no placeholders, so no per-object hook.
+        try:
+            return _PLAIN_DECODER.decode(json_bytes.decode("utf-8"))
+        except DecodeError:
+            raise
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DecodeError(f"payload is not valid JSON: {exc}") from None
 
     def hook(obj: dict[str, Any]) -> Any:
         if len(obj) != 1:

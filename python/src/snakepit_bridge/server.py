@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import difflib
 import logging
 import os
@@ -12,6 +13,7 @@ import time
 import traceback
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import grpc
@@ -65,6 +67,7 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
         self.runner = AsyncRunner()
         self._deadlines = DeadlineTimer()
         self._slots = threading.Semaphore(threads)
+        self._fast_binding: dict[str, _FastBinding] = {}
         self._on_drain = on_drain
 
     # ---- RPCs -------------------------------------------------------------------------
@@ -159,20 +162,31 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
     def _execute(
         self, request: worker_pb2.CallRequest, context: grpc.ServicerContext
     ) -> worker_pb2.Payload:
-        with self._call(request, context) as ctx:
+        # The per-call hot path: explicit begin/finish rather than context managers,
+        # which cost more than a no-op tool.
+        ctx, finish = self._begin(request, context)
+        try:
             spec = self._lookup(request.tool)
             if spec.streaming:
                 raise ToolError(
                     errors.INVALID_ARGUMENT,
                     f"tool {spec.name!r} is a generator; call it with pool.stream()",
                 )
-            bound = bind_arguments(spec, self._decode_args(request))
-            with self._slot(ctx, spec):
+            bound = self._bind(spec, self._decode_args(request))
+            if not self._slots.acquire(blocking=False):  # the common case: a slot is free
+                self._wait_for_slot(ctx, spec)
+            try:
+                if ctx.cancel_reason is not None:
+                    raise error_from_exception(CancelledError(), ctx, spec)
                 try:
                     result = call_tool(self.adapter, spec, bound, ctx, self.runner)
                 except _TOOL_FAILURES as exc:
                     raise error_from_exception(exc, ctx, spec) from None
+            finally:
+                self._slots.release()
             return self._encode(result, f"result of tool {spec.name!r}", "result")
+        finally:
+            finish()
 
     def _stream(
         self, request: worker_pb2.CallRequest, context: grpc.ServicerContext
@@ -209,51 +223,77 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
         self, request: worker_pb2.CallRequest, context: grpc.ServicerContext
     ) -> Iterator[CallContext]:
         """Register the call, wire up transport cancellation and the deadline timer."""
+        ctx, finish = self._begin(request, context)
+        try:
+            yield ctx
+        finally:
+            finish()
+
+    def _begin(
+        self, request: worker_pb2.CallRequest, context: grpc.ServicerContext
+    ) -> tuple[CallContext, Callable[[], None]]:
+        """Register a call; returns its context and the function that ends it."""
         ctx = CallContext(
             request.call_id,
             request.tool,
             session_id=request.session_id,
             deadline=_deadline(request, context),
-            headers=dict(request.headers),
+            headers=request.headers,
         )
         self.tracker.begin(ctx)
-        finished = threading.Event()
+        finished = [False]
 
         def on_rpc_done() -> None:
             # Fires on every RPC termination; only a call still running was cut short.
-            if finished.is_set():
+            if finished[0]:
                 return
             passed = ctx.deadline is not None and time.time() >= ctx.deadline - 0.01
             ctx.cancel(call_context.DEADLINE if passed else call_context.CLIENT_CANCELLED)
-
-        def on_deadline() -> None:
-            ctx.cancel(call_context.DEADLINE)
 
         unschedule: Callable[[], None] | None = None
         try:
             if not context.add_callback(on_rpc_done):
                 ctx.cancel(call_context.CLIENT_CANCELLED)  # the RPC already ended
             if ctx.deadline is not None:
-                unschedule = self._deadlines.schedule(ctx.deadline, on_deadline)
-            yield ctx
-        finally:
-            finished.set()
+                unschedule = self._deadlines.schedule(ctx.deadline, partial(ctx.cancel, call_context.DEADLINE))
+        except BaseException:
+            self.tracker.end(ctx)
+            raise
+
+        def finish() -> None:
+            finished[0] = True
             if unschedule is not None:
                 unschedule()
             self.tracker.end(ctx)
 
+        return ctx, finish
+
     @contextmanager
     def _slot(self, ctx: CallContext, spec: ToolSpec) -> Iterator[None]:
         """Hold one of the ``threads`` tool slots; give up if the call is cancelled meanwhile."""
-        while not self._slots.acquire(timeout=0.05):
-            if ctx.cancelled:
-                raise error_from_exception(CancelledError(), ctx, spec)
+        if not self._slots.acquire(blocking=False):  # the common case: a slot is free
+            self._wait_for_slot(ctx, spec)
         try:
             if ctx.cancelled:  # e.g. the deadline passed while waiting
                 raise error_from_exception(CancelledError(), ctx, spec)
             yield
         finally:
             self._slots.release()
+
+    def _wait_for_slot(self, ctx: CallContext, spec: ToolSpec) -> None:
+        """Block until a slot is free; raise (holding none) if the call is cancelled first."""
+        while not self._slots.acquire(timeout=0.05):
+            if ctx.cancelled:
+                raise error_from_exception(CancelledError(), ctx, spec)
+
+    def _bind(self, spec: ToolSpec, kwargs: dict[str, Any]) -> Any:
+        """Bind arguments; skip inspect's binder when they plainly fit (the usual case)."""
+        fast = self._fast_binding.get(spec.name)
+        if fast is None:
+            fast = self._fast_binding[spec.name] = _FastBinding.of(spec)
+        if fast.fits(kwargs):
+            return _Bound(kwargs)
+        return bind_arguments(spec, kwargs)  # slow path: binds, or explains the mismatch
 
     def _lookup(self, name: str) -> ToolSpec:
         spec = self.tools.get(name)
@@ -307,6 +347,51 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
                 details={"size": size, "limit": self.max_message_bytes},
             )
         return worker_pb2.Payload(json=json_bytes, attachments=attachments)
+
+
+class _Bound:
+    """What call_tool needs of inspect.BoundArguments, for arguments that plainly fit."""
+
+    __slots__ = ("kwargs",)
+    args: tuple[Any, ...] = ()
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
+
+
+class _FastBinding:
+    """When by-name arguments can be passed straight through as **kwargs."""
+
+    __slots__ = ("names", "required", "usable", "extra_ok")
+
+    def __init__(self, names: frozenset[str], required: frozenset[str], usable: bool, extra_ok: bool) -> None:
+        self.names = names
+        self.required = required
+        self.usable = usable
+        self.extra_ok = extra_ok
+
+    @classmethod
+    def of(cls, spec: ToolSpec) -> _FastBinding:
+        names: set[str] = set()
+        required: set[str] = set()
+        usable = True
+        extra_ok = False
+        for param in spec.signature.parameters.values():
+            if param.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.VAR_POSITIONAL):
+                usable = False
+            elif param.kind is inspect.Parameter.VAR_KEYWORD:
+                extra_ok = True
+            else:
+                names.add(param.name)
+                if param.default is inspect.Parameter.empty:
+                    required.add(param.name)
+        return cls(frozenset(names), frozenset(required), usable, extra_ok)
+
+    def fits(self, kwargs: dict[str, Any]) -> bool:
+        if not self.usable:
+            return False
+        keys = kwargs.keys()
+        return self.required <= keys and (self.extra_ok or keys <= self.names)
 
 
 def _deadline(request: worker_pb2.CallRequest, context: grpc.ServicerContext) -> float | None:

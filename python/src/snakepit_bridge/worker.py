@@ -71,6 +71,7 @@ class Worker:
         worker_pb2_grpc.add_WorkerServiceServicer_to_server(  # type: ignore[no-untyped-call]
             self.servicer, self._server
         )
+        self._local: object | None = None
         self._shutdown_lock = threading.Lock()
         self._shutdown_started = False
         self._stopped = threading.Event()
@@ -105,6 +106,13 @@ class Worker:
                 self.threads,
             )
         return self.address
+
+    def serve_local(self, fd: int) -> None:
+        """Serve Execute/Stream on a socketpair fd too (the local data plane)."""
+        from .local_transport import LocalTransport
+
+        self._local = LocalTransport(self.servicer, fd, self.threads, self.servicer.max_message_bytes)
+        self._local.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker has stopped; False on timeout."""

@@ -182,3 +182,33 @@ class DrainResponse(_message.Message):
     ACTIVE_CALLS_FIELD_NUMBER: _ClassVar[int]
     active_calls: int
     def __init__(self, active_calls: _Optional[int] = ...) -> None: ...
+
+class StreamEnd(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamCredit(_message.Message):
+    __slots__ = ("chunks",)
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    chunks: int
+    def __init__(self, chunks: _Optional[int] = ...) -> None: ...
+
+class DataFrame(_message.Message):
+    __slots__ = ("call_id", "execute", "stream", "credit", "cancel", "result", "chunk", "end")
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXECUTE_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    call_id: str
+    execute: CallRequest
+    stream: CallRequest
+    credit: StreamCredit
+    cancel: CancelRequest
+    result: CallResponse
+    chunk: StreamMessage
+    end: StreamEnd
+    def __init__(self, call_id: _Optional[str] = ..., execute: _Optional[_Union[CallRequest, _Mapping]] = ..., stream: _Optional[_Union[CallRequest, _Mapping]] = ..., credit: _Optional[_Union[StreamCredit, _Mapping]] = ..., cancel: _Optional[_Union[CancelRequest, _Mapping]] = ..., result: _Optional[_Union[CallResponse, _Mapping]] = ..., chunk: _Optional[_Union[StreamMessage, _Mapping]] = ..., end: _Optional[_Union[StreamEnd, _Mapping]] = ...) -> None: ...

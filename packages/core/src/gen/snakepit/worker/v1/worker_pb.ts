@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file snakepit/worker/v1/worker.proto.
  */
 export const file_snakepit_worker_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zbmFrZXBpdC93b3JrZXIvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC53b3JrZXIudjEiLAoHUGF5bG9hZBIMCgRqc29uGAEgASgMEhMKC2F0dGFjaG1lbnRzGAIgAygMIvQBCgtDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJEgwKBHRvb2wYAiABKAkSKQoEYXJncxgDIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYBCABKAkSGAoQZGVhZGxpbmVfdW5peF9tcxgFIAEoAxI9CgdoZWFkZXJzGAYgAygLMiwuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0LkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoCglUb29sRXJyb3ISDAoEY29kZRgBIAEoCRITCgtweXRob25fdHlwZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXRyYWNlYmFjaxgEIAEoCRIUCgxkZXRhaWxzX2pzb24YBSABKAwieAoMQ2FsbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkSAASLgoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEVycm9ySABCCQoHb3V0Y29tZSJ1Cg1TdHJlYW1NZXNzYWdlEiwKBWNodW5rGAEgASgLMhsuc25ha2VwaXQud29ya2VyLnYxLlBheWxvYWRIABIuCgVlcnJvchgCIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sRXJyb3JIAEIGCgRraW5kIjEKDUNhbmNlbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoCRIPCgd3YWl0X21zGAIgASgNIjEKDkNhbmNlbFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGZpbmlzaGVkGAIgASgIIhEKD0Rlc2NyaWJlUmVxdWVzdCJdCglQYXJhbUluZm8SDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEhAKCHJlcXVpcmVkGAMgASgIEhQKDGRlZmF1bHRfanNvbhgEIAEoDBIMCgRraW5kGAUgASgJIooBCghUb29sSW5mbxIMCgRuYW1lGAEgASgJEgsKA2RvYxgCIAEoCRItCgZwYXJhbXMYAyADKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuUGFyYW1JbmZvEg8KB3JldHVybnMYBCABKAkSEQoJc3RyZWFtaW5nGAUgASgIEhAKCGlzX2FzeW5jGAYgASgIIsYBCgpXb3JrZXJJbmZvEgsKA3BpZBgBIAEoAxIWCg5weXRob25fdmVyc2lvbhgCIAEoCRIWCg5pbXBsZW1lbnRhdGlvbhgDIAEoCRIVCg1mcmVlX3RocmVhZGVkGAQgASgIEhMKC2dpbF9lbmFibGVkGAUgASgIEg8KB3RocmVhZHMYBiABKAUSDwoHYWRhcHRlchgHIAEoCRIbChNhZGFwdGVyX3RocmVhZF9zYWZlGAggASgIEhAKCHBsYXRmb3JtGAkgASgJIm8KEERlc2NyaWJlUmVzcG9uc2USLgoGd29ya2VyGAEgASgLMh4uc25ha2VwaXQud29ya2VyLnYxLldvcmtlckluZm8SKwoFdG9vbHMYAiADKAsyHC5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEluZm8iDwoNSGVhbHRoUmVxdWVzdCKzAQoOSGVhbHRoUmVzcG9uc2USDgoGc3RhdHVzGAEgASgJEhQKDGFjdGl2ZV9jYWxscxgCIAEoBRIQCghjYXBhY2l0eRgDIAEoBRIYChByZXF1ZXN0c19zdGFydGVkGAQgASgEEhEKCXJzc19ieXRlcxgFIAEoBBIRCglwc3NfYnl0ZXMYBiABKAQSEQoJdXNzX2J5dGVzGAcgASgEEhYKDnVwdGltZV9zZWNvbmRzGAggASgBIiIKDERyYWluUmVxdWVzdBISCgp0aW1lb3V0X21zGAEgASgDIiUKDURyYWluUmVzcG9uc2USFAoMYWN0aXZlX2NhbGxzGAEgASgFMvQDCg1Xb3JrZXJTZXJ2aWNlEkwKB0V4ZWN1dGUSHy5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlcXVlc3QaIC5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlc3BvbnNlEk4KBlN0cmVhbRIfLnNuYWtlcGl0Lndvcmtlci52MS5DYWxsUmVxdWVzdBohLnNuYWtlcGl0Lndvcmtlci52MS5TdHJlYW1NZXNzYWdlMAESTwoGQ2FuY2VsEiEuc25ha2VwaXQud29ya2VyLnYxLkNhbmNlbFJlcXVlc3QaIi5zbmFrZXBpdC53b3JrZXIudjEuQ2FuY2VsUmVzcG9uc2USVQoIRGVzY3JpYmUSIy5zbmFrZXBpdC53b3JrZXIudjEuRGVzY3JpYmVSZXF1ZXN0GiQuc25ha2VwaXQud29ya2VyLnYxLkRlc2NyaWJlUmVzcG9uc2USTwoGSGVhbHRoEiEuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlcXVlc3QaIi5zbmFrZXBpdC53b3JrZXIudjEuSGVhbHRoUmVzcG9uc2USTAoFRHJhaW4SIC5zbmFrZXBpdC53b3JrZXIudjEuRHJhaW5SZXF1ZXN0GiEuc25ha2VwaXQud29ya2VyLnYxLkRyYWluUmVzcG9uc2ViBnByb3RvMw");
+  fileDesc("Ch9zbmFrZXBpdC93b3JrZXIvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC53b3JrZXIudjEiLAoHUGF5bG9hZBIMCgRqc29uGAEgASgMEhMKC2F0dGFjaG1lbnRzGAIgAygMIvQBCgtDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJEgwKBHRvb2wYAiABKAkSKQoEYXJncxgDIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYBCABKAkSGAoQZGVhZGxpbmVfdW5peF9tcxgFIAEoAxI9CgdoZWFkZXJzGAYgAygLMiwuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0LkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoCglUb29sRXJyb3ISDAoEY29kZRgBIAEoCRITCgtweXRob25fdHlwZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXRyYWNlYmFjaxgEIAEoCRIUCgxkZXRhaWxzX2pzb24YBSABKAwieAoMQ2FsbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkSAASLgoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEVycm9ySABCCQoHb3V0Y29tZSJ1Cg1TdHJlYW1NZXNzYWdlEiwKBWNodW5rGAEgASgLMhsuc25ha2VwaXQud29ya2VyLnYxLlBheWxvYWRIABIuCgVlcnJvchgCIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sRXJyb3JIAEIGCgRraW5kIjEKDUNhbmNlbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoCRIPCgd3YWl0X21zGAIgASgNIjEKDkNhbmNlbFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGZpbmlzaGVkGAIgASgIIhEKD0Rlc2NyaWJlUmVxdWVzdCJdCglQYXJhbUluZm8SDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEhAKCHJlcXVpcmVkGAMgASgIEhQKDGRlZmF1bHRfanNvbhgEIAEoDBIMCgRraW5kGAUgASgJIooBCghUb29sSW5mbxIMCgRuYW1lGAEgASgJEgsKA2RvYxgCIAEoCRItCgZwYXJhbXMYAyADKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuUGFyYW1JbmZvEg8KB3JldHVybnMYBCABKAkSEQoJc3RyZWFtaW5nGAUgASgIEhAKCGlzX2FzeW5jGAYgASgIIsYBCgpXb3JrZXJJbmZvEgsKA3BpZBgBIAEoAxIWCg5weXRob25fdmVyc2lvbhgCIAEoCRIWCg5pbXBsZW1lbnRhdGlvbhgDIAEoCRIVCg1mcmVlX3RocmVhZGVkGAQgASgIEhMKC2dpbF9lbmFibGVkGAUgASgIEg8KB3RocmVhZHMYBiABKAUSDwoHYWRhcHRlchgHIAEoCRIbChNhZGFwdGVyX3RocmVhZF9zYWZlGAggASgIEhAKCHBsYXRmb3JtGAkgASgJIm8KEERlc2NyaWJlUmVzcG9uc2USLgoGd29ya2VyGAEgASgLMh4uc25ha2VwaXQud29ya2VyLnYxLldvcmtlckluZm8SKwoFdG9vbHMYAiADKAsyHC5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEluZm8iDwoNSGVhbHRoUmVxdWVzdCKzAQoOSGVhbHRoUmVzcG9uc2USDgoGc3RhdHVzGAEgASgJEhQKDGFjdGl2ZV9jYWxscxgCIAEoBRIQCghjYXBhY2l0eRgDIAEoBRIYChByZXF1ZXN0c19zdGFydGVkGAQgASgEEhEKCXJzc19ieXRlcxgFIAEoBBIRCglwc3NfYnl0ZXMYBiABKAQSEQoJdXNzX2J5dGVzGAcgASgEEhYKDnVwdGltZV9zZWNvbmRzGAggASgBIiIKDERyYWluUmVxdWVzdBISCgp0aW1lb3V0X21zGAEgASgDIiUKDURyYWluUmVzcG9uc2USFAoMYWN0aXZlX2NhbGxzGAEgASgFIgsKCVN0cmVhbUVuZCIeCgxTdHJlYW1DcmVkaXQSDgoGY2h1bmtzGAEgASgNIooDCglEYXRhRnJhbWUSDwoHY2FsbF9pZBgBIAEoCRIyCgdleGVjdXRlGAIgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMQoGc3RyZWFtGAMgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMgoGY3JlZGl0GAQgASgLMiAuc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbUNyZWRpdEgAEjMKBmNhbmNlbBgFIAEoCzIhLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXF1ZXN0SAASMgoGcmVzdWx0GAYgASgLMiAuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXNwb25zZUgAEjIKBWNodW5rGAcgASgLMiEuc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbU1lc3NhZ2VIABIsCgNlbmQYCCABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtRW5kSABCBgoEa2luZDL0AwoNV29ya2VyU2VydmljZRJMCgdFeGVjdXRlEh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0GiAuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXNwb25zZRJOCgZTdHJlYW0SHy5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlcXVlc3QaIS5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtTWVzc2FnZTABEk8KBkNhbmNlbBIhLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXF1ZXN0GiIuc25ha2VwaXQud29ya2VyLnYxLkNhbmNlbFJlc3BvbnNlElUKCERlc2NyaWJlEiMuc25ha2VwaXQud29ya2VyLnYxLkRlc2NyaWJlUmVxdWVzdBokLnNuYWtlcGl0Lndvcmtlci52MS5EZXNjcmliZVJlc3BvbnNlEk8KBkhlYWx0aBIhLnNuYWtlcGl0Lndvcmtlci52MS5IZWFsdGhSZXF1ZXN0GiIuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlc3BvbnNlEkwKBURyYWluEiAuc25ha2VwaXQud29ya2VyLnYxLkRyYWluUmVxdWVzdBohLnNuYWtlcGl0Lndvcmtlci52MS5EcmFpblJlc3BvbnNlYgZwcm90bzM");
 
 /**
  * JSON text plus the binary attachments its placeholders point into.
@@ -549,6 +549,107 @@ export type DrainResponse = Message<"snakepit.worker.v1.DrainResponse"> & {
  */
 export const DrainResponseSchema: GenMessage<DrainResponse> = /*@__PURE__*/
   messageDesc(file_snakepit_worker_v1_worker, 15);
+
+/**
+ * @generated from message snakepit.worker.v1.StreamEnd
+ */
+export type StreamEnd = Message<"snakepit.worker.v1.StreamEnd"> & {
+};
+
+/**
+ * Describes the message snakepit.worker.v1.StreamEnd.
+ * Use `create(StreamEndSchema)` to create a new message.
+ */
+export const StreamEndSchema: GenMessage<StreamEnd> = /*@__PURE__*/
+  messageDesc(file_snakepit_worker_v1_worker, 16);
+
+/**
+ * The consumer of a stream is ready for `chunks` more (flow control: the worker
+ * never has more than its window of unacknowledged chunks in flight).
+ *
+ * @generated from message snakepit.worker.v1.StreamCredit
+ */
+export type StreamCredit = Message<"snakepit.worker.v1.StreamCredit"> & {
+  /**
+   * @generated from field: uint32 chunks = 1;
+   */
+  chunks: number;
+};
+
+/**
+ * Describes the message snakepit.worker.v1.StreamCredit.
+ * Use `create(StreamCreditSchema)` to create a new message.
+ */
+export const StreamCreditSchema: GenMessage<StreamCredit> = /*@__PURE__*/
+  messageDesc(file_snakepit_worker_v1_worker, 17);
+
+/**
+ * @generated from message snakepit.worker.v1.DataFrame
+ */
+export type DataFrame = Message<"snakepit.worker.v1.DataFrame"> & {
+  /**
+   * @generated from field: string call_id = 1;
+   */
+  callId: string;
+
+  /**
+   * @generated from oneof snakepit.worker.v1.DataFrame.kind
+   */
+  kind: {
+    /**
+     * pool -> worker
+     *
+     * @generated from field: snakepit.worker.v1.CallRequest execute = 2;
+     */
+    value: CallRequest;
+    case: "execute";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.CallRequest stream = 3;
+     */
+    value: CallRequest;
+    case: "stream";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.StreamCredit credit = 4;
+     */
+    value: StreamCredit;
+    case: "credit";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.CancelRequest cancel = 5;
+     */
+    value: CancelRequest;
+    case: "cancel";
+  } | {
+    /**
+     * worker -> pool
+     *
+     * @generated from field: snakepit.worker.v1.CallResponse result = 6;
+     */
+    value: CallResponse;
+    case: "result";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.StreamMessage chunk = 7;
+     */
+    value: StreamMessage;
+    case: "chunk";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.StreamEnd end = 8;
+     */
+    value: StreamEnd;
+    case: "end";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message snakepit.worker.v1.DataFrame.
+ * Use `create(DataFrameSchema)` to create a new message.
+ */
+export const DataFrameSchema: GenMessage<DataFrame> = /*@__PURE__*/
+  messageDesc(file_snakepit_worker_v1_worker, 18);
 
 /**
  * @generated from service snakepit.worker.v1.WorkerService

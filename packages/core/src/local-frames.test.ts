@@ -1,0 +1,79 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import {
+  CallRequestSchema,
+  CallResponseSchema,
+  DataFrameSchema,
+  PayloadSchema,
+  StreamMessageSchema,
+  ToolErrorSchema,
+} from "./gen/snakepit/worker/v1/worker_pb.js";
+import { decodeFrame, encodeCallFrame } from "./local-frames.js";
+
+const call = {
+  callId: "pool-1f",
+  tool: "predict",
+  json: new TextEncoder().encode('{"x":[1,2],"s":"é"}'),
+  attachments: [new Uint8Array([1, 2, 3]), new Uint8Array(0)],
+  sessionId: "s-9",
+  deadlineUnixMs: 1_790_000_000_123,
+  headers: { traceparent: "00-abc-def-01", tracestate: "k=v" },
+};
+
+describe("hand-written local frames", () => {
+  it.each(["execute", "stream"] as const)("encode a %s frame exactly as protobuf-es does", (kind) => {
+    const ours = encodeCallFrame(kind, call);
+    const length = new DataView(ours.buffer, ours.byteOffset).getUint32(0);
+    expect(length).toBe(ours.byteLength - 4);
+    const request = create(CallRequestSchema, {
+      callId: call.callId,
+      tool: call.tool,
+      args: create(PayloadSchema, { json: call.json, attachments: call.attachments }),
+      sessionId: call.sessionId,
+      deadlineUnixMs: BigInt(call.deadlineUnixMs),
+      headers: call.headers,
+    });
+    const theirs = toBinary(DataFrameSchema, create(DataFrameSchema, { callId: call.callId, kind: { case: kind, value: request } }));
+    // Map entries may come in any order on the wire: compare decoded messages, and bytes.
+    expect(fromBinary(DataFrameSchema, ours.subarray(4))).toEqual(fromBinary(DataFrameSchema, theirs));
+    expect(Buffer.from(ours.subarray(4)).equals(Buffer.from(theirs))).toBe(true);
+  });
+
+  it("omit empty optional fields like protobuf-es", () => {
+    const bare = { ...call, sessionId: "", deadlineUnixMs: 0, headers: {}, attachments: [] };
+    const ours = encodeCallFrame("execute", bare).subarray(4);
+    const theirs = toBinary(
+      DataFrameSchema,
+      create(DataFrameSchema, {
+        callId: call.callId,
+        kind: { case: "execute", value: create(CallRequestSchema, { callId: call.callId, tool: call.tool, args: create(PayloadSchema, { json: call.json }) }) },
+      }),
+    );
+    expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
+  });
+
+  it("decode results, chunks, errors and ends written by protobuf-es", () => {
+    const payload = create(PayloadSchema, { json: new TextEncoder().encode("[1]"), attachments: [new Uint8Array([9])] });
+    const result = toBinary(
+      DataFrameSchema,
+      create(DataFrameSchema, { callId: "a", kind: { case: "result", value: create(CallResponseSchema, { outcome: { case: "result", value: payload } }) } }),
+    );
+    const r = decodeFrame(result);
+    expect(r).toMatchObject({ callId: "a", kind: "result", outcome: { case: "payload" } });
+    if (r.kind !== "result" || r.outcome.case !== "payload") throw new Error("shape");
+    expect(new TextDecoder().decode(r.outcome.json)).toBe("[1]");
+    expect([...r.outcome.attachments[0]!]).toEqual([9]);
+
+    const err = create(ToolErrorSchema, { code: "python_error", pythonType: "ValueError", message: "bad", traceback: "tb" });
+    const chunkErr = toBinary(
+      DataFrameSchema,
+      create(DataFrameSchema, { callId: "b", kind: { case: "chunk", value: create(StreamMessageSchema, { kind: { case: "error", value: err } }) } }),
+    );
+    const c = decodeFrame(chunkErr);
+    if (c.kind !== "chunk" || c.outcome.case !== "error") throw new Error("shape");
+    expect(c.outcome.error).toMatchObject({ code: "python_error", pythonType: "ValueError", message: "bad", traceback: "tb" });
+
+    const end = toBinary(DataFrameSchema, create(DataFrameSchema, { callId: "c", kind: { case: "end", value: {} } }));
+    expect(decodeFrame(end)).toEqual({ callId: "c", kind: "end" });
+  });
+});
