@@ -201,3 +201,22 @@ def test_deadline_while_waiting_for_a_slot(serve: ServeFactory) -> None:
     assert stub.Execute(req).error.code == "deadline_exceeded"
     probe.release.set()
     assert result_of(busy.result(timeout=5)) == "released"
+
+
+def test_a_cancel_that_overtakes_its_call_cancels_it_at_start() -> None:
+    from snakepit_bridge.call_context import CANCEL_RPC, CallContext
+    from snakepit_bridge.calls import CallTracker
+
+    tracker = CallTracker()
+    assert tracker.cancel("late-call", CANCEL_RPC) is False  # not running yet
+    ctx = CallContext("late-call", "noop")
+    tracker.begin(ctx)
+    try:
+        assert ctx.cancelled
+        assert ctx.cancel_reason == CANCEL_RPC
+    finally:
+        tracker.end(ctx)
+    other = CallContext("other-call", "noop")
+    tracker.begin(other)
+    assert not other.cancelled
+    tracker.end(other)

@@ -10,6 +10,9 @@ from .call_context import CallContext
 from .errors import ToolError
 
 
+_MAX_EARLY_CANCELS = 1024
+
+
 class CallTracker:
     """Thread-safe registry of running calls; also the worker's draining switch."""
 
@@ -19,6 +22,9 @@ class CallTracker:
         self.active_calls = 0
         self.requests_started = 0
         self.draining = False
+        # Ids cancelled before their call began (a cancel can overtake its call, e.g. a
+        # call still in the socket buffer behind another): such a call starts cancelled.
+        self._cancelled_early: dict[str, str] = {}
 
     def begin(self, ctx: CallContext) -> None:
         """Register a new call; refuse it with ``internal`` once draining."""
@@ -28,6 +34,9 @@ class CallTracker:
             self.active_calls += 1
             self.requests_started += 1
             self._calls.setdefault(ctx.call_id, []).append(ctx)
+            early = self._cancelled_early.pop(ctx.call_id, None) if self._cancelled_early else None
+        if early is not None:
+            ctx.cancel(early)
 
     def end(self, ctx: CallContext) -> None:
         with self._cond:
@@ -43,6 +52,10 @@ class CallTracker:
         """Cancel the running call(s) with this id; False when there is none."""
         with self._cond:
             targets = list(self._calls.get(call_id, []))
+            if not targets:
+                self._cancelled_early[call_id] = reason
+                while len(self._cancelled_early) > _MAX_EARLY_CANCELS:
+                    del self._cancelled_early[next(iter(self._cancelled_early))]
         for ctx in targets:
             ctx.cancel(reason)
         return bool(targets)
