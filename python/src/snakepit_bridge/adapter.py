@@ -12,10 +12,14 @@ _SPEC_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Z
 class Adapter:
     """Base class for a worker's tools. Subclass it and mark methods with ``@tool``.
 
-    One instance lives for the whole life of the worker process.
+    One instance lives for the whole life of the worker process. With ``--threads N``
+    (the thread profile) that one instance is shared by all N tool threads: its
+    attributes are shared state. See docs/thread-safe-adapters.md.
     """
 
-    #: True when tools may run concurrently on several threads of one worker.
+    #: True when tools may run concurrently on several threads of one worker. The thread
+    #: profile refuses an adapter that does not say so (unless allowUnsafeAdapters), and
+    #: the thread-safety checker (``SNAKEPIT_THREAD_CHECK``) watches those that do not.
     thread_safe: ClassVar[bool] = False
 
     def setup(self) -> None:
@@ -26,7 +30,12 @@ class Adapter:
 
 
 class ThreadSafeAdapter(Adapter):
-    """An adapter whose tools may run concurrently in one worker (``--threads > 1``)."""
+    """An adapter whose tools may run concurrently in one worker (``--threads > 1``).
+
+    Subclassing it is a promise: shared state is read-only after ``setup()``, kept per
+    thread (``threading.local``), or guarded by a lock. ``snakepit_bridge.adapters.
+    threaded_showcase`` shows the three patterns.
+    """
 
     thread_safe: ClassVar[bool] = True
 

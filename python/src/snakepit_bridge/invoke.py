@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from . import call_context, errors
+from . import call_context, errors, tracing
 from .async_runner import AsyncRunner
 from .call_context import CallContext, activate
 from .errors import CancelledError, ToolError
@@ -53,13 +53,16 @@ def call_tool(
 ) -> Any:
     """Run a non-streaming tool to completion in this thread (async ones on the loop)."""
     func = getattr(adapter, spec.attribute)
-    if spec.is_async:
-        return runner.run(func(*bound.args, **bound.kwargs), ctx)
-    with activate(ctx):
-        result = func(*bound.args, **bound.kwargs)
-    if inspect.iscoroutine(result):  # e.g. a sync wrapper around an async function
-        return runner.run(result, ctx)
-    return result
+    # The server span (when OpenTelemetry is installed) is current while the tool runs;
+    # async tools see it too: the loop's task copies this thread's context.
+    with tracing.tool_span(ctx, "Execute", adapter) as span, span.current():
+        if spec.is_async:
+            return runner.run(func(*bound.args, **bound.kwargs), ctx)
+        with activate(ctx):
+            result = func(*bound.args, **bound.kwargs)
+        if inspect.iscoroutine(result):  # e.g. a sync wrapper around an async function
+            return runner.run(result, ctx)
+        return result
 
 
 def iterate_tool(
@@ -75,42 +78,49 @@ def iterate_tool(
     generator so its ``finally`` blocks run.
     """
     func = getattr(adapter, spec.attribute)
-    with activate(ctx):
-        gen = func(*bound.args, **bound.kwargs)
-    if inspect.isasyncgen(gen):
-        yield from _iterate_async(gen, ctx, runner)
-        return
-    if not inspect.isgenerator(gen):  # e.g. a wrapped tool that returns an iterable
-        gen = iter(gen)
-    try:
-        while True:
-            ctx.check()
-            with activate(ctx):
-                try:
-                    item = next(gen)
-                except StopIteration:
-                    return
-            yield item
-    finally:
-        close = getattr(gen, "close", None)
-        if close is not None:
-            with activate(ctx):
-                close()
+    # One server span for the whole stream, current only while the tool's code runs
+    # (never across a yield to the bridge).
+    with tracing.tool_span(ctx, "Stream", adapter) as span:
+        with span.current(), activate(ctx):
+            gen = func(*bound.args, **bound.kwargs)
+        if inspect.isasyncgen(gen):
+            yield from _iterate_async(gen, ctx, runner, span)
+            return
+        if not inspect.isgenerator(gen):  # e.g. a wrapped tool that returns an iterable
+            gen = iter(gen)
+        try:
+            while True:
+                ctx.check()
+                with span.current(), activate(ctx):
+                    try:
+                        item = next(gen)
+                    except StopIteration:
+                        return
+                yield item
+        finally:
+            close = getattr(gen, "close", None)
+            if close is not None:
+                with span.current(), activate(ctx):
+                    close()
 
 
-def _iterate_async(agen: Any, ctx: CallContext, runner: AsyncRunner) -> Iterator[Any]:
+def _iterate_async(
+    agen: Any, ctx: CallContext, runner: AsyncRunner, span: tracing.ToolSpan = tracing.NOOP
+) -> Iterator[Any]:
     try:
         while True:
             ctx.check()
             try:
-                item = runner.run(agen.__anext__(), ctx)
+                with span.current():
+                    item = runner.run(agen.__anext__(), ctx)
             except StopAsyncIteration:
                 return
             yield item
     finally:
         # A no-op when the generator already ended (including by a cancelled __anext__).
         try:
-            runner.run(agen.aclose(), ctx, cancellable=False)
+            with span.current():
+                runner.run(agen.aclose(), ctx, cancellable=False)
         except Exception:  # must not mask the stream's own outcome
             log.exception("closing async generator tool %r failed", ctx.tool)
 

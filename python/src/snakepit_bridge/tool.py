@@ -131,6 +131,27 @@ def discover_tools(cls: type) -> dict[str, ToolSpec]:
     return tools
 
 
+def instrument_tools(
+    adapter: object, wrap: Callable[[ToolSpec, Callable[..., Any]], Callable[..., Any]]
+) -> list[str]:
+    """Replace each tool of this adapter *instance* with ``wrap(spec, bound_method)``.
+
+    The wrapper is stored as an instance attribute, which shadows the class's method for
+    calls made through the instance (the worker looks tools up with ``getattr``); the
+    class, and so discovery and Describe, are untouched. Returns the attributes wrapped.
+    Used by the thread-safety checker (``snakepit_bridge.thread_safety``).
+    """
+    wrapped: list[str] = []
+    for spec in discover_tools(type(adapter)).values():
+        original = getattr(adapter, spec.attribute)
+        replacement = wrap(spec, original)
+        if replacement is original:
+            continue
+        setattr(adapter, spec.attribute, replacement)
+        wrapped.append(spec.attribute)
+    return wrapped
+
+
 def call_kinds(func: Callable[..., Any]) -> tuple[bool, bool]:
     """(streaming, is_async), looking through functools.wraps wrappers when needed."""
     for candidate in (func, inspect.unwrap(func)):
