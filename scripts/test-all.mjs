@@ -26,7 +26,7 @@ function check(label, ok) {
 
 // 1. Generated code must match the proto: regenerate and look for a diff.
 run("generate", "pnpm", ["run", "generate"]);
-const diff = spawnSync("git", ["status", "--porcelain", "--", "packages/core/src/gen", "python/src/snakepit_bridge/_proto"], {
+const diff = spawnSync("git", ["status", "--porcelain", "--", "packages/core/src/gen", "python/src/snakepit_bridge/_proto", "python/src/snakepit_bridge/compat_matrix.json"], {
   cwd: root,
   encoding: "utf8",
 });
