@@ -1,0 +1,33 @@
+import { readFileSync } from "node:fs";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { OWNER, OWNER_VAR } from "./helpers.js";
+import { main } from "./readme-example.js";
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const example = readFileSync(new URL("./readme-example.ts", import.meta.url), "utf8");
+
+describe("README example", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    delete process.env[OWNER_VAR];
+  });
+
+  it("is the code of test/readme-example.ts, verbatim", () => {
+    expect(readme).toContain("```ts\n" + example.trim() + "\n```");
+  });
+
+  it("runs against real Python workers", async () => {
+    // The example's workers inherit this, so the leak check sees them.
+    process.env[OWNER_VAR] = OWNER;
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    const { recycles, workers } = await main();
+    // 1 200 requests over 2 workers whose limits are at most 550.
+    expect(recycles["max_requests"]).toBeGreaterThanOrEqual(2);
+    for (const w of workers) {
+      expect(w.requests!.limit).toBeGreaterThanOrEqual(500);
+      expect(w.requests!.limit).toBeLessThanOrEqual(550);
+      expect(w.requestsStarted).toBeLessThanOrEqual(w.requests!.limit);
+    }
+    expect(log).toHaveBeenCalledWith(expect.stringMatching(/^recycled for max_requests: \d+$/));
+  });
+});
