@@ -36,6 +36,18 @@ TRACER_NAME = "snakepit_bridge"
 RPC_SERVICE = "snakepit.worker.v1.WorkerService"
 
 
+_TRACER: Any = None
+
+
+def _tracer() -> Any:
+    # A module-level tracer from the global API is a proxy until a provider is set,
+    # then delegates to it: the usual OpenTelemetry pattern, made once, lazily.
+    global _TRACER
+    if _TRACER is None:
+        _TRACER = trace.get_tracer(TRACER_NAME)
+    return _TRACER
+
+
 def available() -> bool:
     """True when ``opentelemetry-api`` could be imported."""
     return trace is not None
@@ -117,8 +129,7 @@ def start_tool_span(call: CallContext, method: str, adapter: object) -> ToolSpan
         }
         if call.session_id:
             attributes["snakepit.session.id"] = call.session_id
-        tracer = trace.get_tracer(TRACER_NAME)
-        span = tracer.start_span(
+        span = _tracer().start_span(
             f"snakepit.tool {call.tool}",
             context=parent,
             kind=SpanKind.SERVER,

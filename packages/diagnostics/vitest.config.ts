@@ -1,0 +1,17 @@
+import { defineProject } from "vitest/config";
+import { snakepitAliases } from "../../vitest.shared.js";
+
+export default defineProject({
+  resolve: { alias: snakepitAliases },
+  test: {
+    name: "diagnostics",
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    setupFiles: ["./test/setup-leaks.ts"],
+    // The CLI tests run the built bin.
+    globalSetup: ["./test/build-dist.ts"],
+    // Files that start Python share 2 cores: run them one at a time.
+    fileParallelism: false,
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
