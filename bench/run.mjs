@@ -1,13 +1,20 @@
 #!/usr/bin/env node
-// Per-call overhead and start-up, side by side in one run (machines are noisy:
-// compare within a run, read medians and ratios). Usage:
-//   pnpm bench                 # from the repository root, after `pnpm run setup`
-//   node bench/run.mjs --calls 3000 --rounds 5 --json
+// The per-call overhead suite. Everything that is compared is measured side by
+// side in one run (the machine is shared and noisy: read medians and ratios), and
+// the results are written to docs/performance.md with the machine and the command.
+//
+//   pnpm bench                                   # from the repository root, after `pnpm run setup`
+//   node bench/run.mjs --calls 1000 --rounds 3   # quicker
+//   node bench/run.mjs --no-write                # print only
+import { execFileSync, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { availableParallelism, cpus, totalmem } from "node:os";
 import { createHistogram } from "node:perf_hooks";
-import { availableParallelism, cpus } from "node:os";
-import { parseArgs } from "node:util";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { execFileSync } from "node:child_process";
+import { parseArgs } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
 import { createPool, silentLogger } from "@snakepit/core";
 import { startPipeBaseline } from "./pipe-client.mjs";
 
@@ -16,18 +23,23 @@ const { values: flags } = parseArgs({
     calls: { type: "string", default: "2000" },
     rounds: { type: "string", default: "5" },
     inflight: { type: "string", default: "32" },
-    "startup-runs": { type: "string", default: "5" },
-    json: { type: "boolean", default: false },
+    "startup-runs": { type: "string", default: "3" },
+    "no-write": { type: "boolean", default: false },
   },
 });
 const CALLS = Number(flags.calls);
 const ROUNDS = Number(flags.rounds);
 const INFLIGHT = Number(flags.inflight);
 const STARTUP_RUNS = Number(flags["startup-runs"]);
-const python = process.env.SNAKEPIT_PYTHON ?? fileURLToPath(new URL("../python/.venv/bin/python", import.meta.url));
+const root = fileURLToPath(new URL("..", import.meta.url));
+const python = process.env.SNAKEPIT_PYTHON ?? `${root}python/.venv/bin/python`;
 const adapter = "snakepit_bridge.adapters.showcase:ShowcaseAdapter";
+const poolOptions = (extra = {}) => ({ size: 2, logger: silentLogger, python: { executable: python, adapter }, ...extra });
+const log = (...a) => console.error(...a);
 
-/** Sequential calls: each one's latency goes into the histogram (ns). */
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const us = (ns) => Math.round(ns / 1000);
+
 async function sequential(call, n, hist) {
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
@@ -36,7 +48,7 @@ async function sequential(call, n, hist) {
   }
 }
 
-/** `inflight` calls at a time until n are done; returns calls per second. */
+/** `inflight` calls at a time until n are done; calls per second. */
 async function concurrent(call, n, inflight) {
   let started = 0;
   const t = performance.now();
@@ -50,24 +62,49 @@ async function concurrent(call, n, inflight) {
   return (n / (performance.now() - t)) * 1000;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const us = (ns) => (ns / 1000).toFixed(0);
+/** A standalone worker (gRPC only) for the grpc-js baseline. */
+async function startGrpcWorker() {
+  const sock = `/tmp/snakepit-bench-${process.pid}.sock`;
+  const child = spawn(python, ["-m", "snakepit_bridge", "--adapter", adapter, "--listen", `unix:${sock}`], { stdio: ["pipe", "ignore", "pipe"] });
+  await new Promise((resolve, reject) => {
+    createInterface({ input: child.stderr }).on("line", (l) => l.startsWith("SNAKEPIT_READY ") && resolve());
+    child.once("exit", (c) => reject(new Error(`grpc worker exited with ${c}`)));
+  });
+  const def = protoLoader.loadSync(`${root}proto/snakepit/worker/v1/worker.proto`, { longs: Number, defaults: true });
+  const Service = grpc.loadPackageDefinition(def).snakepit.worker.v1.WorkerService;
+  const client = new Service(`unix:${sock}`, grpc.credentials.createInsecure());
+  let n = 0;
+  const empty = Buffer.from("{}");
+  return {
+    call: () =>
+      new Promise((resolve, reject) =>
+        client.Execute({ callId: `g${n++}`, tool: "noop", args: { json: empty } }, (err, res) => (err ? reject(err) : resolve(res))),
+      ),
+    close() {
+      client.close();
+      child.kill("SIGTERM");
+    },
+  };
+}
 
 async function overhead() {
-  const local = await createPool({ size: 2, transport: "local", logger: silentLogger, python: { executable: python, adapter } });
-  const connect = await createPool({ size: 2, transport: "connect", logger: silentLogger, python: { executable: python, adapter } });
+  log("overhead: starting pools and baselines");
+  const local = await createPool(poolOptions({ transport: "local" }));
+  const connect = await createPool(poolOptions({ transport: "connect" }));
   const pipe = startPipeBaseline(python);
+  const grpcJs = await startGrpcWorker();
   const subjects = {
     local: () => local.execute("noop"),
     connect: () => connect.execute("noop"),
+    grpcJs: grpcJs.call,
     pipe: () => pipe.call("noop", {}),
   };
   const hist = Object.fromEntries(Object.keys(subjects).map((k) => [k, createHistogram()]));
   const tput = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
   try {
-    for (const call of Object.values(subjects)) await sequential(call, 300, createHistogram()); // warm-up
-    // Alternate A/B in rounds, so drift on a shared machine hits both alike.
+    for (const call of Object.values(subjects)) await sequential(call, 300, createHistogram());
     for (let r = 0; r < ROUNDS; r++) {
+      log(`overhead: round ${r + 1}/${ROUNDS}`);
       for (const [name, call] of Object.entries(subjects)) await sequential(call, CALLS, hist[name]);
       for (const [name, call] of Object.entries(subjects)) tput[name].push(await concurrent(call, CALLS * 2, INFLIGHT));
     }
@@ -75,47 +112,187 @@ async function overhead() {
     await local.close();
     await connect.close();
     await pipe.close();
+    grpcJs.close();
   }
-  const row = (name) => ({
-    p50us: Number(us(hist[name].percentile(50))),
-    p99us: Number(us(hist[name].percentile(99))),
-    callsPerSec: Math.round(median(tput[name])),
-  });
-  return { local: row("local"), connect: row("connect"), pipe: row("pipe") };
+  return Object.fromEntries(
+    Object.keys(subjects).map((k) => [k, { p50: us(hist[k].percentile(50)), p99: us(hist[k].percentile(99)), perSec: Math.round(median(tput[k])) }]),
+  );
+}
+
+/** MB/s moving `size` bytes as bytes or as JSON text, to Python, from Python, and both ways. */
+async function payloads() {
+  const pool = await createPool(poolOptions({ size: 1, maxPayloadBytes: 64 * 1024 * 1024 }));
+  const pipe = startPipeBaseline(python);
+  const sizes = [["1 KiB", 1024], ["1 MiB", 1024 * 1024], ["16 MiB", 16 * 1024 * 1024]];
+  const rows = [];
+  try {
+    for (const [label, size] of sizes) {
+      log(`payloads: ${label}`);
+      const bytes = new Uint8Array(size);
+      const text = "x".repeat(size);
+      const b64 = { b64: Buffer.from(bytes).toString("base64") };
+      const reps = Math.max(3, Math.min(200, Math.floor((64 * 1024 * 1024) / size)));
+      const cases = [
+        ["bytes to Python", () => pool.execute("consume", { data: bytes }), () => pipe.call("consume", { data: b64 })],
+        ["bytes from Python", () => pool.execute("produce", { size }), () => pipe.call("produce", { size })],
+        ["bytes round trip", () => pool.execute("echo", { value: bytes }), () => pipe.call("echo_bytes", { data: b64 })],
+        ["JSON text to Python", () => pool.execute("consume", { data: text }), () => pipe.call("consume", { data: text })],
+        ["JSON text from Python", () => pool.execute("produce", { size, kind: "text" }), () => pipe.call("produce", { size, kind: "text" })],
+      ];
+      for (const [what, ours, theirs] of cases) {
+        const rate = async (fn) => {
+          const times = [];
+          for (let r = 0; r < 3; r++) {
+            const t = performance.now();
+            for (let i = 0; i < reps; i++) await fn();
+            times.push((performance.now() - t) / reps);
+          }
+          const ms = median(times);
+          const moved = what.includes("round trip") ? 2 * size : size;
+          return { ms, mbps: moved / 1e6 / (ms / 1000) };
+        };
+        const a = await rate(ours);
+        const b = await rate(theirs);
+        rows.push({ label, what, pool: a, pipe: b });
+      }
+    }
+  } finally {
+    await pool.close();
+    await pipe.close();
+  }
+  return rows;
+}
+
+/** A pure-Python CPU tool on 1 and 2 process workers, 2 calls in flight. */
+async function cpuScaling() {
+  log("cpu scaling");
+  const out = {};
+  for (const size of [1, 2]) {
+    const pool = await createPool(poolOptions({ size }));
+    try {
+      await pool.execute("cpu_burn", { n: 100_000 });
+      const rates = [];
+      for (let r = 0; r < 3; r++) rates.push(await concurrent(() => pool.execute("cpu_burn", { n: 300_000 }), 40, 2));
+      out[size] = median(rates);
+    } finally {
+      await pool.close();
+    }
+  }
+  return out;
 }
 
 async function startup() {
-  const time = async (size) => {
-    const t = performance.now();
-    const pool = await createPool({ size, startupConcurrency: size, logger: silentLogger, python: { executable: python, adapter } });
-    const ms = performance.now() - t;
-    await pool.close();
-    return ms;
-  };
-  const one = [];
-  const four = [];
-  for (let i = 0; i < STARTUP_RUNS; i++) {
-    one.push(await time(1));
-    four.push(await time(4));
+  log("start-up");
+  const out = {};
+  for (const size of [1, 4, 8]) {
+    const times = [];
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      const t = performance.now();
+      const pool = await createPool(poolOptions({ size, startupConcurrency: size }));
+      times.push(performance.now() - t);
+      await pool.close();
+    }
+    out[size] = Math.round(median(times));
   }
-  return { oneMs: Math.round(median(one)), fourMs: Math.round(median(four)) };
+  return out;
+}
+
+/** Throughput while every worker is recycled in turn, against steady state. */
+async function rollingRecycle() {
+  log("rolling recycle");
+  const pool = await createPool(poolOptions({ size: 2 }));
+  let failed = 0;
+  const run = async (ms) => {
+    let n = 0;
+    const until = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (performance.now() < until) await pool.execute("sleep", { seconds: 0.005 }).then(() => n++, () => failed++);
+      }),
+    );
+    return (n / ms) * 1000;
+  };
+  try {
+    const steady = await run(2000);
+    const recycling = run(2000);
+    for (const w of pool.stats().perWorker) await pool.recycleWorker(w.id, { reason: "manual" });
+    const during = await recycling;
+    return { steady, during, failed, recycles: pool.stats().recycles };
+  } finally {
+    await pool.close();
+  }
 }
 
 const pythonVersion = execFileSync(python, ["-c", "import sys; print(sys.version.split()[0])"], { encoding: "utf8" }).trim();
-const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim()}), Node ${process.version}, Python ${pythonVersion}`;
+const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, CPython ${pythonVersion}`;
 const o = await overhead();
+const p = await payloads();
+const c = await cpuScaling();
 const s = await startup();
-const result = { machine, calls: CALLS, rounds: ROUNDS, inflight: INFLIGHT, overhead: o, startup: s };
-if (flags.json) {
-  console.log(JSON.stringify(result, null, 2));
-} else {
-  console.log(`machine: ${machine}`);
-  console.log(`no-op tool, ${ROUNDS} rounds x ${CALLS} sequential calls, then ${INFLIGHT} in flight (median of rounds)\n`);
-  console.log("| path | p50 one at a time | p99 one at a time | calls/s, 32 in flight |");
-  console.log("|---|---|---|---|");
-  console.log(`| pool, 2 process workers, local transport (frames on a socketpair) | ${o.local.p50us} us | ${o.local.p99us} us | ${o.local.callsPerSec} |`);
-  console.log(`| pool, 2 process workers, Connect-RPC transport (gRPC over Unix sockets) | ${o.connect.p50us} us | ${o.connect.p99us} us | ${o.connect.callsPerSec} |`);
-  console.log(`| JSON lines over a pipe to one plain Python process | ${o.pipe.p50us} us | ${o.pipe.p99us} us | ${o.pipe.callsPerSec} |`);
-  console.log(`| ratio local / pipe | ${(o.local.p50us / o.pipe.p50us).toFixed(2)}x | ${(o.local.p99us / o.pipe.p99us).toFixed(2)}x | ${(o.local.callsPerSec / o.pipe.callsPerSec).toFixed(2)}x |`);
-  console.log(`\nstart-up to ready (median of ${STARTUP_RUNS}): 1 worker ${s.oneMs} ms, 4 workers ${s.fourMs} ms (${(s.fourMs / s.oneMs).toFixed(2)}x)`);
+const rr = await rollingRecycle();
+
+const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+const command = `node bench/run.mjs --calls ${CALLS} --rounds ${ROUNDS}`;
+const md = `# Performance
+
+Every figure on this page comes from one run of \`${command}\` (also \`pnpm bench\`),
+which wrote this file. Comparisons were measured side by side in that run: the machine
+is shared and noisy, so read the ratios; absolute numbers move from run to run.
+
+Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.
+
+## Per-call overhead: a no-op tool
+
+${ROUNDS} rounds of ${CALLS} sequential calls (latency) and ${CALLS * 2} calls with ${INFLIGHT}
+in flight (throughput, median of rounds), taking turns. Pools have 2 process workers.
+
+| path | p50, one at a time | p99, one at a time | calls/s, ${INFLIGHT} in flight |
+|---|---|---|---|
+| pool, local transport (frames on a socketpair; the default) | ${o.local.p50} us | ${o.local.p99} us | ${o.local.perSec} |
+| pool, Connect-RPC transport (gRPC over a Unix socket) | ${o.connect.p50} us | ${o.connect.p99} us | ${o.connect.perSec} |
+| baseline: @grpc/grpc-js unary call to a grpcio worker | ${o.grpcJs.p50} us | ${o.grpcJs.p99} us | ${o.grpcJs.perSec} |
+| baseline: JSON lines over a pipe to one plain Python process | ${o.pipe.p50} us | ${o.pipe.p99} us | ${o.pipe.perSec} |
+
+Ratios: local / pipe p50 ${ratio(o.local.p50, o.pipe.p50)}, calls/s ${ratio(o.local.perSec, o.pipe.perSec)};
+local / Connect p50 ${ratio(o.local.p50, o.connect.p50)}, calls/s ${ratio(o.local.perSec, o.connect.perSec)};
+local / grpc-js p50 ${ratio(o.local.p50, o.grpcJs.p50)}.
+
+The pipe baseline has none of the pool's work: no deadline, no cancellation, no call
+tracking, no crash detection, one process; its ${INFLIGHT} calls in flight are pipelined into one
+process that answers them back to back.
+
+## Payloads (1 worker; MB/s, median of 3)
+
+Bytes travel raw in the pool; the pipe baseline must base64 them inside JSON.
+
+| size | direction | pool MB/s | pipe MB/s | pool / pipe |
+|---|---|---|---|---|
+${p.map((r) => `| ${r.label} | ${r.what} | ${r.pool.mbps.toFixed(1)} | ${r.pipe.mbps.toFixed(1)} | ${ratio(r.pool.mbps, r.pipe.mbps)} |`).join("\n")}
+
+## CPU scaling (pure-Python \`cpu_burn\`, 2 calls in flight)
+
+1 worker: ${c[1].toFixed(1)} calls/s; 2 workers: ${c[2].toFixed(1)} calls/s (${ratio(c[2], c[1])} on ${availableParallelism()} cores).
+
+## Start-up (spawn to every worker ready, median of ${STARTUP_RUNS})
+
+| workers | ms |
+|---|---|
+| 1 | ${s[1]} |
+| 4 | ${s[4]} |
+| 8 | ${s[8]} |
+
+## Throughput during a rolling recycle
+
+8 callers of a 5 ms tool on 2 workers: ${rr.steady.toFixed(0)} calls/s steady, ${rr.during.toFixed(0)} calls/s while both
+workers were replaced one after the other (${rr.recycles} recycles), ${rr.failed} failed calls.
+
+## Process against thread profile
+
+See \`node bench/profiles.mjs\` (throughput and PSS at 8 and 16 in flight); its figures and
+what they say of the original project's claims are in [choosing a profile](choosing-a-profile.md).
+`;
+console.log(md);
+if (!flags["no-write"]) {
+  writeFileSync(`${root}docs/performance.md`, md);
+  log("wrote docs/performance.md");
 }

@@ -20,6 +20,16 @@ export class CallQueue<T extends QueueEntry> {
     this.live++;
   }
 
+  /** The oldest entry still waiting, left in place. */
+  peek(): T | undefined {
+    while (this.head < this.items.length) {
+      const e = this.items[this.head];
+      if (e && !e.removed) return e;
+      this.items[this.head++] = undefined;
+    }
+    return undefined;
+  }
+
   /** Take the oldest entry still waiting. */
   shift(): T | undefined {
     while (this.head < this.items.length) {

@@ -50,6 +50,8 @@ interface Slot {
   killError?: SnakepitError;
   /** Set while recycleWorker replaces it. */
   recycling?: Promise<void>;
+  /** Calls on it that are not known to be fast; only a worker with none takes pipelined calls. */
+  slowLoad: number;
 }
 
 interface RunningCall {
@@ -59,6 +61,7 @@ interface RunningCall {
 interface PendingCall extends QueueEntry {
   readonly callId: string;
   readonly tool: string;
+  readonly fast: boolean;
   readonly sessionId: string | undefined;
   readonly enqueuedAt: number;
   resolve(slot: Slot): void;
@@ -67,6 +70,8 @@ interface PendingCall extends QueueEntry {
 
 /** Limits how many cancelled-call acknowledgements we wait for per attempt. */
 const CANCEL_WAIT_MS = 1000;
+/** A tool whose recent calls ran in less than this (ms) may be pipelined under load. */
+const FAST_TOOL_MS = 1;
 /** Affinity entries kept (oldest dropped first). */
 const MAX_SESSIONS = 10_000;
 
@@ -96,6 +101,8 @@ export class PoolImpl implements Pool {
   private description: PoolDescription | undefined;
   private closing: Promise<void> | undefined;
   private pluginDisposers: Array<() => void | Promise<void>> = [];
+  /** Recent run time of each tool (exponentially weighted), to know which are fast. */
+  private readonly runTimeEwma = new Map<string, number>();
   private claimListeners: Array<(workerId: string, requestsStarted: number) => void> = [];
   private restartPolicy: RestartPolicy = { delayMs: (n) => (n === 0 ? 0 : Math.min(100 * 2 ** (n - 1), 10_000)) };
   private degraded: { reason: string; since: number; error: SnakepitError } | undefined;
@@ -153,6 +160,7 @@ export class PoolImpl implements Pool {
       readyAt: 0,
       exit: undefined,
       running: new Set(),
+      slowLoad: 0,
     };
     this.slots.set(slot.id, slot);
     return slot;
@@ -368,33 +376,55 @@ export class PoolImpl implements Pool {
 
   // ---- admission, selection, dispatch ------------------------------------------
 
-  private pick(sessionId: string | undefined): Slot | undefined {
+  /**
+   * The worker for the next call: the session's own if it has room, else the
+   * least-loaded with free capacity. When none has room and the tool is known to
+   * be fast, a worker of a pipelining transport that runs only fast calls may take
+   * it beyond its capacity: it waits in that worker, in order, for microseconds.
+   */
+  private pick(sessionId: string | undefined, fast = false): Slot | undefined {
     if (sessionId !== undefined) {
       const preferred = this.sessions.get(sessionId);
       const s = preferred === undefined ? undefined : this.slots.get(preferred);
       if (s && s.state === "ready" && s.handle && s.load < s.handle.capacity) return s;
     }
-    // Least-loaded (by fraction of capacity); rotation breaks ties fairly.
-    let best: Slot | undefined;
-    let bestLoad = Infinity;
     const all = [...this.slots.values()];
     const n = all.length;
-    for (let i = 0; i < n; i++) {
-      const s = all[(i + this.rotate) % n]!;
-      if (s.state !== "ready" || !s.handle || s.load >= s.handle.capacity) continue;
-      const l = s.load / s.handle.capacity;
-      if (l < bestLoad) {
-        best = s;
-        bestLoad = l;
-        if (l === 0) break;
+    let best: Slot | undefined;
+    let bestLoad = Infinity;
+    for (let pass = 0; pass < (fast ? 2 : 1) && !best; pass++) {
+      for (let i = 0; i < n; i++) {
+        const s = all[(i + this.rotate) % n]!;
+        if (s.state !== "ready" || !s.handle) continue;
+        const limit = pass === 0 ? s.handle.capacity : s.slowLoad === 0 ? s.handle.capacity + (s.handle.pipelineDepth ?? 0) : 0;
+        if (s.load >= limit) continue;
+        // Least-loaded by fraction of capacity; rotation breaks ties fairly.
+        const l = s.load / s.handle.capacity;
+        if (l < bestLoad) {
+          best = s;
+          bestLoad = l;
+          if (l === 0) break;
+        }
       }
     }
     this.rotate = (this.rotate + 1) % Math.max(1, n);
     return best;
   }
 
-  private claim(slot: Slot, sessionId: string | undefined): void {
+  /** Known fast: its recent calls took well under a millisecond (then pipelining cannot hurt a neighbour much). */
+  private isFast(tool: string): boolean {
+    const ms = this.runTimeEwma.get(tool);
+    return ms !== undefined && ms < FAST_TOOL_MS;
+  }
+
+  private noteRunTime(tool: string, ms: number): void {
+    const prev = this.runTimeEwma.get(tool);
+    this.runTimeEwma.set(tool, prev === undefined ? ms : prev * 0.8 + ms * 0.2);
+  }
+
+  private claim(slot: Slot, sessionId: string | undefined, fast: boolean): void {
     slot.load++;
+    if (!fast) slot.slowLoad++;
     slot.served++;
     for (const listener of this.claimListeners) listener(slot.id, slot.served);
     if (sessionId !== undefined) {
@@ -404,8 +434,9 @@ export class PoolImpl implements Pool {
     }
   }
 
-  private release(slot: Slot): void {
+  private release(slot: Slot, fast: boolean): void {
     slot.load--;
+    if (!fast) slot.slowLoad--;
     if (slot.load === 0 && slot.idleWaiters) {
       for (const w of slot.idleWaiters.splice(0)) w();
     }
@@ -414,23 +445,20 @@ export class PoolImpl implements Pool {
 
   /** Hand queued calls to workers with free capacity. */
   private dispatch(): void {
-    while (this.queue.size > 0) {
-      const slot = this.pick(undefined);
+    for (let head = this.queue.peek(); head; head = this.queue.peek()) {
+      const slot = this.pick(head.sessionId, head.fast);
       if (!slot) return;
-      const next = this.queue.shift();
-      if (!next) return;
-      // Prefer the session's own worker if it has room; else the one found.
-      const chosen = next.sessionId !== undefined ? (this.pick(next.sessionId) ?? slot) : slot;
-      this.claim(chosen, next.sessionId);
-      next.resolve(chosen);
+      this.queue.shift();
+      this.claim(slot, head.sessionId, head.fast);
+      head.resolve(slot);
     }
   }
 
   /** Wait for a worker; resolves with capacity already claimed. */
-  private acquire(callId: string, tool: string, sessionId: string | undefined, deadline: number, signal: AbortSignal | undefined): Promise<Slot> {
-    const slot = this.queue.size === 0 ? this.pick(sessionId) : undefined;
+  private acquire(callId: string, tool: string, fast: boolean, sessionId: string | undefined, deadline: number, signal: AbortSignal | undefined): Promise<Slot> {
+    const slot = this.queue.size === 0 ? this.pick(sessionId, fast) : undefined;
     if (slot) {
-      this.claim(slot, sessionId);
+      this.claim(slot, sessionId, fast);
       return Promise.resolve(slot);
     }
     if (this.queue.size >= this.options.maxQueue) {
@@ -453,6 +481,7 @@ export class PoolImpl implements Pool {
         removed: false,
         callId,
         tool,
+        fast,
         sessionId,
         enqueuedAt: now,
         resolve: (s) => {
@@ -635,9 +664,11 @@ export class PoolImpl implements Pool {
     const userSignal = stopSignal && options.signal ? AbortSignal.any([options.signal, stopSignal]) : (options.signal ?? stopSignal);
     const enqueuedAt = performance.now();
     const context = new Map<unknown, unknown>();
+    // Decided once per call, so claim and release agree.
+    const fast = kind === "execute" && this.isFast(tool);
     let slot: Slot;
     try {
-      slot = await this.acquire(callId, tool, options.sessionId, deadline, userSignal);
+      slot = await this.acquire(callId, tool, fast, options.sessionId, deadline, userSignal);
     } catch (err) {
       const e = SnakepitError.from(err);
       if (e.code === "queue_full" || e.code === "queue_timeout" || e.code === "pool_closed") this.counters.rejected++;
@@ -676,6 +707,7 @@ export class PoolImpl implements Pool {
     try {
       const result = await send(slot, req, controller.signal, timeoutMs);
       this.counters.completed++;
+      if (kind === "execute") this.noteRunTime(tool, performance.now() - startedAt);
       this.finished(callId, tool, kind, slot.id, waitMs, performance.now() - startedAt, undefined, context);
       return result;
     } catch (err) {
@@ -698,13 +730,13 @@ export class PoolImpl implements Pool {
     } finally {
       userSignal?.removeEventListener("abort", onUserAbort);
       slot.running.delete(running);
-      if (abandoned && !slot.exit) void this.settleCancelled(slot, callId);
-      else this.release(slot);
+      if (abandoned && !slot.exit) void this.settleCancelled(slot, callId, fast);
+      else this.release(slot, fast);
     }
   }
 
   /** Hold a cancelled call's capacity until the worker confirms it has stopped running it. */
-  private async settleCancelled(slot: Slot, callId: string): Promise<void> {
+  private async settleCancelled(slot: Slot, callId: string, fast: boolean): Promise<void> {
     try {
       while (!slot.exit && slot.handle) {
         const res = await slot.handle.channel.cancel(callId, CANCEL_WAIT_MS, { timeoutMs: CANCEL_WAIT_MS + 2_000 });
@@ -713,7 +745,7 @@ export class PoolImpl implements Pool {
     } catch {
       /* the worker went away: its exit handling takes over */
     } finally {
-      this.release(slot);
+      this.release(slot, fast);
     }
   }
 

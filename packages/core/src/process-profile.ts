@@ -12,6 +12,9 @@ import { resolvePythonExecutable } from "./python-executable.js";
 import { spawnWorker, type ReadyMessage } from "./worker-process.js";
 import type { WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext } from "./worker-profile.js";
 
+/** Calls a local-transport worker may hold beyond its capacity under load (fast tools only). */
+const PIPELINE_DEPTH = 8;
+
 /** Native thread pools inside each worker default to this many threads per tool thread. */
 const NATIVE_THREAD_VARS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"];
 
@@ -77,6 +80,8 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     id: ctx.workerId,
     pid: spawned.pid,
     capacity: threads,
+    // The data plane keeps order and a cancel overtakes a waiting call (see ADR 4).
+    pipelineDepth: spawned.data ? PIPELINE_DEPTH : 0,
     info,
     channel,
     exited: spawned.exited,

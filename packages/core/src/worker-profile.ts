@@ -53,6 +53,12 @@ export interface WorkerHandle {
   readonly pid: number | undefined;
   /** How many calls it runs at once. */
   readonly capacity: number;
+  /**
+   * Calls it may be sent beyond its capacity when calls queue and the tools are
+   * known to be fast: they wait in the worker, in order. Only for transports that
+   * keep order and can cancel a waiting call (the local data plane). Default 0.
+   */
+  readonly pipelineDepth?: number;
   readonly info: WorkerRuntimeInfo;
   readonly channel: WorkerChannel;
   /** Settles once, when the worker is gone for whatever reason. Never rejects. */

@@ -36,6 +36,8 @@ describe("the thread profile", () => {
     await using pool = await fixturePool(SHOWCASE, { profile: "thread", threadsPerWorker: 2 });
     const busy = sleeps(pool, 2, 1.5);
     await expect.poll(() => pool.stats().perWorker[0]?.load).toBe(2);
+    // Both calls are claimed in Node at once; wait until the worker has begun both.
+    await expect.poll(async () => (await pool.health({ timeoutMs: 1_000 }))[0]?.activeCalls, { timeout: 1_000 }).toBe(2);
     const [health] = await pool.health({ timeoutMs: 1_000 });
     expect(busy.settled()).toBe(0); // answered while both sleeps were still running
     expect(health).toMatchObject({ status: "serving", activeCalls: 2, capacity: 2 });

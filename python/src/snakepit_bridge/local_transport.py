@@ -95,6 +95,8 @@ class LocalTransport:
         self._executor = ThreadPoolExecutor(max_workers=max(threads, 1) + 1, thread_name_prefix="snakepit-local")
         self._credits: dict[str, _Credits] = {}
         self._credits_lock = threading.Lock()
+        # Replies of inline calls not yet written (see _serve).
+        self._held: list[bytes] = []
         self._thread = threading.Thread(target=self._serve, name="snakepit-local-reader", daemon=True)
 
     def start(self) -> None:
@@ -111,8 +113,12 @@ class LocalTransport:
 
     def _serve(self) -> None:
         try:
-            for frame in self._frames():
+            for frame, more in self._frames():
                 self._dispatch(frame)
+                if not more and self._held:
+                    # Replies to pipelined calls leave together, in one write.
+                    held, self._held = self._held, []
+                    self._send_raw(b"".join(held))
         except Exception:  # a broken frame means a broken peer: stop serving this socket
             log.exception("local transport stopped")
 
@@ -134,7 +140,7 @@ class LocalTransport:
                     break
                 frame = worker_pb2.DataFrame.FromString(bytes(buf[4 : 4 + length]))
                 del buf[: 4 + length]
-                yield frame
+                yield frame, _complete_frame_in(buf)
             n = recv(view)
             if n == 0:
                 return  # the pool closed its end
@@ -155,7 +161,7 @@ class LocalTransport:
         kind = frame.WhichOneof("kind")
         if kind == "execute":
             if self.threads == 1:
-                self._execute(frame.call_id, frame.execute)
+                self._execute_inline(frame.call_id, frame.execute)
             else:
                 self._executor.submit(self._execute, frame.call_id, frame.execute)
         elif kind == "stream":
@@ -182,6 +188,11 @@ class LocalTransport:
     def _execute(self, call_id: str, request: worker_pb2.CallRequest) -> None:
         response = self.servicer.Execute(request, _LOCAL_CONTEXT)  # type: ignore[arg-type]
         self._send_raw(_frame(call_id, _FIELD_RESULT, response.SerializeToString()))
+
+    def _execute_inline(self, call_id: str, request: worker_pb2.CallRequest) -> None:
+        """On the reader thread: hold the reply while more calls are already buffered."""
+        response = self.servicer.Execute(request, _LOCAL_CONTEXT)  # type: ignore[arg-type]
+        self._held.append(_frame(call_id, _FIELD_RESULT, response.SerializeToString()))
 
     def _stream(self, call_id: str, request: worker_pb2.CallRequest, credits: _Credits) -> None:
         messages = self.servicer.Stream(request, _LOCAL_CONTEXT)  # type: ignore[arg-type]
@@ -214,6 +225,11 @@ _FIELD_CALL_ID = 1
 _FIELD_RESULT = 6
 _FIELD_CHUNK = 7
 _FIELD_END = 8
+
+
+def _complete_frame_in(buf: bytearray) -> bool:
+    """True when ``buf`` already holds another whole frame."""
+    return len(buf) >= 4 and len(buf) >= 4 + _HEADER.unpack_from(buf, 0)[0]
 
 
 def _varint(n: int) -> bytes:

@@ -99,3 +99,15 @@ class ShowcaseAdapter(ThreadSafeAdapter):
     def whoami(self) -> dict[str, Any]:
         """Return `{"pid": ..., "thread": ...}` of the process and thread running the call."""
         return {"pid": os.getpid(), "thread": threading.current_thread().name}
+
+    @tool
+    def consume(self, data: bytes | str) -> int:
+        """Take bytes or text and return its length (a one-way transfer to Python)."""
+        return len(data)
+
+    @tool
+    def produce(self, size: int, kind: str = "bytes") -> bytes | str:
+        """Return `size` bytes (kind="bytes") or characters (kind="text") (a one-way transfer to Node)."""
+        if kind == "text":
+            return "x" * size
+        return bytes(size)
