@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -108,12 +109,28 @@ class ToolSpan:
 NOOP = ToolSpan()
 
 
+_sdk_check = [0.0, False]
+
+
+def _sdk_configured() -> bool:
+    """Whether a real tracer provider is set (re-checked at most once a second)."""
+    now = time.monotonic()
+    if now - _sdk_check[0] > 1.0:
+        _sdk_check[0] = now
+        _sdk_check[1] = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+    return bool(_sdk_check[1])
+
+
 def start_tool_span(call: CallContext, method: str, adapter: object) -> ToolSpan:
     """Start the SERVER span of a tool call, child of the caller's ``traceparent`` if any.
 
     ``method`` is the RPC method: ``"Execute"`` or ``"Stream"``.
     """
     if trace is None:
+        return NOOP
+    if not call.headers and not _sdk_configured():
+        # Nothing to continue and nothing to record: skip the API's work entirely
+        # (it costs more than a no-op call).
         return NOOP
     try:
         parent = propagate.extract(call.headers)
