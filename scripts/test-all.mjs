@@ -36,17 +36,25 @@ if (diff.stdout.trim()) console.log(diff.stdout);
 // 2. Types.
 check("typecheck (every package, tests included)", run("typecheck", "pnpm", ["run", "typecheck"]) === 0);
 
-// 3. vitest: unit and integration tests of every package and example.
-const vitestJson = join(results, "vitest.json");
-run("vitest", "pnpm", ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${vitestJson}`]);
-if (existsSync(vitestJson)) {
-  const v = JSON.parse(readFileSync(vitestJson, "utf8"));
+// 3. vitest: unit and integration tests of every package and example (local
+//    transport, the default), then core's suite again over the Connect transport:
+//    both transports must keep the same semantics.
+function vitest(label, reportName, args, env = {}) {
+  const report = join(results, reportName);
+  run(label, "pnpm", ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args], {
+    env: { ...process.env, ...env },
+  });
+  if (!existsSync(report)) {
+    check(`${label} produced a report`, false);
+    return;
+  }
+  const v = JSON.parse(readFileSync(report, "utf8"));
   totals.passed += v.numPassedTests;
   totals.failed += v.numFailedTests + (v.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(v);
   totals.skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
-} else {
-  check("vitest produced a report", false);
 }
+vitest("vitest (all packages and examples)", "vitest.json", []);
+vitest("vitest (core over the Connect transport)", "vitest-connect.json", ["--project", "core"], { SNAKEPIT_TEST_TRANSPORT: "connect" });
 
 // 4. pytest: the Python worker package.
 const junit = join(results, "pytest.xml");
