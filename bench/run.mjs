@@ -286,6 +286,36 @@ ${p.map((r) => `| ${r.label} | ${r.what} | ${r.pool.mbps.toFixed(1)} | ${r.pipe.
 8 callers of a 5 ms tool on 2 workers: ${rr.steady.toFixed(0)} calls/s steady, ${rr.during.toFixed(0)} calls/s while both
 workers were replaced one after the other (${rr.recycles} recycles), ${rr.failed} failed calls.
 
+## The original project's claims, checked here
+
+| claim (Snakepit v0.6.0) | here | why |
+|---|---|---|
+| thread profile: 9.4x less memory | holds only in its best case: 1 process x 16 threads against 16 processes, idle (8.9-11x less PSS); under load, at 8 in flight, or with 2 worker processes, 1.9-6x | measured as PSS, which does not double-count shared pages (\`node bench/profiles.mjs\`) |
+| thread profile: 4x the CPU throughput | does not hold at equal concurrency on 2 cores: 0.4-1.1x | the process profile already keeps both cores busy; a 4x gain needs more idle cores than processes and GIL-releasing work, or free-threaded CPython for pure Python |
+| 2.5x faster start-up | holds and more: 16 workers ready in 1.6 s against 0.2 s for 1 x 16 threads (about 8x) | fewer interpreters to start (\`node bench/profiles.mjs\`); start-up of the process profile itself grows with the worker count (table above) |
+
+## Where the time of a no-op call goes, and the targets
+
+Targets: no-op p50 at or below the pipe's, calls/s with 32 in flight at or above the
+pipe's, and 16 MiB of bytes at no less than half the pipe's bandwidth.
+
+- **16 MiB bytes: met** (3-4x the pipe, which must base64 its bytes inside JSON).
+- **p50: not met.** The pool's local transport costs a few times the pipe's p50 and about a
+  fifth of the Connect transport's. A raw echo over the same socketpair costs about 47 us
+  round trip; what the pool adds is per-call work on both sides, each doing in a few
+  microseconds hot what takes several times longer after the worker thread sleeps between
+  calls (measured with \`node --cpu-prof\` on the Node side, \`py-spy --gil\` and in-worker
+  timers on the Python side): in Python the call context, call tracking, the deadline
+  timer entry, argument decode and binding, the contextvar for \`current_call()\`, result
+  encoding (about 25 us per call when hot); in Node admission, the deadline timer, the
+  frame encode (hand-written; protobuf-es's reflective codec alone cost 10 us) and decode.
+  The pipe baseline does none of this.
+- **calls/s at 32 in flight: not met** (about an eighth of the pipe's). Under load, calls to
+  tools known to be fast are pipelined to the workers (up to 8 beyond capacity) and their
+  replies coalesced, which raised throughput about 2.5x; what remains is the same per-call
+  work as above, on 2 cores shared by Node and both workers. The pipe pipelines all 32
+  calls into one process that answers them back to back.
+
 ## Process against thread profile
 
 See \`node bench/profiles.mjs\` (throughput and PSS at 8 and 16 in flight); its figures and
