@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -109,16 +108,14 @@ class ToolSpan:
 NOOP = ToolSpan()
 
 
-_sdk_check = [0.0, False]
-
-
 def _sdk_configured() -> bool:
-    """Whether a real tracer provider is set (re-checked at most once a second)."""
-    now = time.monotonic()
-    if now - _sdk_check[0] > 1.0:
-        _sdk_check[0] = now
-        _sdk_check[1] = not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-    return bool(_sdk_check[1])
+    """Whether a tracer provider has been set (an SDK, or anything but the API's default).
+
+    Reads the API's module state rather than calling get_tracer_provider(), which
+    consults the environment on every call; if that private name ever goes away the
+    answer is "yes" and tracing simply takes its normal path.
+    """
+    return getattr(trace, "_TRACER_PROVIDER", True) is not None
 
 
 def start_tool_span(call: CallContext, method: str, adapter: object) -> ToolSpan:
