@@ -6,7 +6,7 @@ export default defineProject({
   test: {
     name: "diagnostics",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    setupFiles: ["./test/setup-leaks.ts"],
+    setupFiles: ["../core/test/setup-leaks.ts"],
     // The CLI tests run the built bin.
     globalSetup: ["./test/build-dist.ts"],
     // Files that start Python share 2 cores: run them one at a time.

@@ -6,7 +6,7 @@ export default defineProject({
   test: {
     name: "lifecycle",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    setupFiles: ["./test/setup-leaks.ts"],
+    setupFiles: ["../core/test/setup-leaks.ts"],
     // Files that start Python share 2 cores: run them one at a time.
     fileParallelism: false,
     testTimeout: 30_000,

@@ -1,7 +1,8 @@
 /** Shared set-up for integration tests: real Python workers from the project's venv. */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { createPool, silentLogger, type Logger, type Pool, type PoolOptions, type TransportName } from "@snakepit/core";
+import { createPool, silentLogger, SNAKEPIT_EVENTS, type Logger, type Pool, type PoolOptions, type TransportName } from "@snakepit/core";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 export const venvPython = `${repoRoot}python/.venv/bin/python`;
@@ -91,4 +92,21 @@ export async function rejectionOf(p: Promise<unknown>): Promise<Error & Record<s
     return err as Error & Record<string, unknown>;
   }
   throw new Error("expected the promise to reject");
+}
+
+/** Resolves when `count` matching events were published (subscribe before triggering). */
+export function nextEvents<T>(event: keyof typeof SNAKEPIT_EVENTS, count = 1, filter: (m: T) => boolean = () => true): Promise<T[]> {
+  const name = SNAKEPIT_EVENTS[event];
+  const seen: T[] = [];
+  return new Promise((resolve) => {
+    const listener = (m: unknown) => {
+      if (!filter(m as T)) return;
+      seen.push(m as T);
+      if (seen.length === count) {
+        unsubscribe(name, listener);
+        resolve(seen);
+      }
+    };
+    subscribe(name, listener);
+  });
 }

@@ -1,9 +1,8 @@
 /** Test helpers: real Python workers (core's test helpers) and span lookups. */
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { SNAKEPIT_EVENTS, type Pool } from "@snakepit/core";
+import type { Pool } from "@snakepit/core";
 
-export { fixturePool, SHOWCASE } from "../../core/test/helpers.js";
+export { fixturePool, nextEvents, SHOWCASE } from "../../core/test/helpers.js";
 
 export const TRACED = "snakepit_fixtures.traced:TracedAdapter";
 
@@ -33,19 +32,3 @@ export function parentId(span: ReadableSpan): string | undefined {
   return span.parentSpanContext?.spanId;
 }
 
-/** Resolves when `count` events of a channel were published (subscribe before triggering). */
-export function nextEvents<T>(event: keyof typeof SNAKEPIT_EVENTS, count = 1, filter: (m: T) => boolean = () => true): Promise<T[]> {
-  const name = SNAKEPIT_EVENTS[event];
-  const seen: T[] = [];
-  return new Promise((resolve) => {
-    const listener = (m: unknown) => {
-      if (!filter(m as T)) return;
-      seen.push(m as T);
-      if (seen.length === count) {
-        unsubscribe(name, listener);
-        resolve(seen);
-      }
-    };
-    subscribe(name, listener);
-  });
-}
