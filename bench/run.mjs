@@ -230,8 +230,53 @@ const p = await payloads();
 const c = await cpuScaling();
 const s = await startup();
 const rr = await rollingRecycle();
+log("process against thread profile (bench/profiles.mjs --json, about 100 s)");
+const profilesRun = JSON.parse(
+  execFileSync(process.execPath, [`${root}bench/profiles.mjs`, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }),
+);
 
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
+const bigRt = p.find((r) => r.label === "16 MiB" && r.what === "bytes round trip");
+
+/** Process pool vs 1 x N thread pool at each concurrency, from bench/profiles.mjs --json. */
+function pairs(run) {
+  return [...new Set(run.results.map((r) => r.concurrency))].map((c) => ({
+    c,
+    proc: run.results.find((r) => r.concurrency === c && r.profile === "process"),
+    thread: run.results.find((r) => r.concurrency === c && r.profile === "thread" && r.size === 1),
+  }));
+}
+
+function profilesTable(run) {
+  const rows = pairs(run).map(
+    ({ c, proc, thread }) =>
+      `| ${c} | ${proc.rates.sleep.toFixed(0)} / ${thread.rates.sleep.toFixed(0)} | ${proc.rates.hash.toFixed(0)} / ${thread.rates.hash.toFixed(0)} | ` +
+      `${(proc.idle.pss / 1).toFixed(0)} / ${(thread.idle.pss / 1).toFixed(0)} MiB | ${proc.loaded.pss.toFixed(0)} / ${thread.loaded.pss.toFixed(0)} MiB | ` +
+      `${proc.startS.toFixed(1)} / ${thread.startS.toFixed(1)} s |`,
+  );
+  return [
+    "Process profile with N workers / thread profile with 1 worker x N threads, N calls in flight:",
+    "",
+    "| N | sleep calls/s | hash_bytes calls/s (GIL-releasing) | PSS idle | PSS after load | start-up |",
+    "|---|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
+function claims(run) {
+  const p = pairs(run);
+  const mem = p.map(({ c, proc, thread }) => `${ratio(proc.idle.pss, thread.idle.pss)} idle and ${ratio(proc.loaded.pss, thread.loaded.pss)} after load at ${c}`).join("; ");
+  const cpu = p.map(({ c, proc, thread }) => `${ratio(thread.rates.hash, proc.rates.hash)} at ${c}`).join(", ");
+  const start = p.map(({ c, proc, thread }) => `${ratio(proc.startS, thread.startS)} at ${c}`).join(", ");
+  return `## The original project's claims, checked here
+
+| claim (Snakepit v0.6.0) | measured in this run (thread profile, 1 process x N threads, against N process workers) | reading |
+|---|---|---|
+| 9.4x less memory | ${mem} (PSS, which does not count shared pages twice) | holds only near its best case (many threads, idle); the saving shrinks under load, as each thread's working memory adds up |
+| 4x the CPU throughput | GIL-releasing hash_bytes: ${cpu} | does not hold at equal concurrency on ${availableParallelism()} cores: the process profile already keeps every core busy; a 4x gain needs more idle cores than processes, or free-threaded CPython for pure-Python work |
+| 2.5x faster start-up | ${start} | holds: fewer interpreters to start |`;
+}
+
 const command = `node bench/run.mjs --calls ${CALLS} --rounds ${ROUNDS}`;
 const md = `# Performance
 
@@ -286,40 +331,39 @@ ${p.map((r) => `| ${r.label} | ${r.what} | ${r.pool.mbps.toFixed(1)} | ${r.pipe.
 8 callers of a 5 ms tool on 2 workers: ${rr.steady.toFixed(0)} calls/s steady, ${rr.during.toFixed(0)} calls/s while both
 workers were replaced one after the other (${rr.recycles} recycles), ${rr.failed} failed calls.
 
-## The original project's claims, checked here
-
-| claim (Snakepit v0.6.0) | here | why |
-|---|---|---|
-| thread profile: 9.4x less memory | holds only in its best case: 1 process x 16 threads against 16 processes, idle (8.9-11x less PSS); under load, at 8 in flight, or with 2 worker processes, 1.9-6x | measured as PSS, which does not double-count shared pages (\`node bench/profiles.mjs\`) |
-| thread profile: 4x the CPU throughput | does not hold at equal concurrency on 2 cores: 0.4-1.1x | the process profile already keeps both cores busy; a 4x gain needs more idle cores than processes and GIL-releasing work, or free-threaded CPython for pure Python |
-| 2.5x faster start-up | holds and more: 16 workers ready in 1.6 s against 0.2 s for 1 x 16 threads (about 8x) | fewer interpreters to start (\`node bench/profiles.mjs\`); start-up of the process profile itself grows with the worker count (table above) |
+${claims(profilesRun)}
 
 ## Where the time of a no-op call goes, and the targets
 
 Targets: no-op p50 at or below the pipe's, calls/s with 32 in flight at or above the
 pipe's, and 16 MiB of bytes at no less than half the pipe's bandwidth.
 
-- **16 MiB bytes: met** (3-4x the pipe, which must base64 its bytes inside JSON).
-- **p50: not met.** The pool's local transport costs a few times the pipe's p50 and about a
-  fifth of the Connect transport's. A raw echo over the same socketpair costs about 47 us
-  round trip; what the pool adds is per-call work on both sides, each doing in a few
-  microseconds hot what takes several times longer after the worker thread sleeps between
-  calls (measured with \`node --cpu-prof\` on the Node side, \`py-spy --gil\` and in-worker
-  timers on the Python side): in Python the call context, call tracking, the deadline
-  timer entry, argument decode and binding, the contextvar for \`current_call()\`, result
-  encoding (about 25 us per call when hot); in Node admission, the deadline timer, the
-  frame encode (hand-written; protobuf-es's reflective codec alone cost 10 us) and decode.
-  The pipe baseline does none of this.
-- **calls/s at 32 in flight: not met** (about an eighth of the pipe's). Under load, calls to
-  tools known to be fast are pipelined to the workers (up to 8 beyond capacity) and their
-  replies coalesced, which raised throughput about 2.5x; what remains is the same per-call
-  work as above, on 2 cores shared by Node and both workers. The pipe pipelines all 32
-  calls into one process that answers them back to back.
+- **16 MiB of bytes: ${bigRt.pool.mbps >= bigRt.pipe.mbps / 2 ? "met" : "not met"}**: a round trip of 16 MiB moved ${bigRt.pool.mbps.toFixed(0)} MB/s through the pool
+  against ${bigRt.pipe.mbps.toFixed(0)} MB/s through the pipe (${ratio(bigRt.pool.mbps, bigRt.pipe.mbps)}), which must base64 its bytes inside JSON.
+- **p50: ${o.local.p50 <= o.pipe.p50 ? "met" : "not met"}** (${ratio(o.local.p50, o.pipe.p50)} the pipe's, ${ratio(o.local.p50, o.connect.p50)} the Connect transport's).
+  A raw echo over the same kind of socketpair costs about 47 us round trip on these machines;
+  what the pool adds is per-call work on both sides, each part a few microseconds when hot
+  but several times that after the worker thread has slept between calls (profiled with
+  \`node --cpu-prof\` on the Node side, \`py-spy record --gil\` and in-worker timers on the
+  Python side). In Python: the call context, call tracking, the deadline-timer entry,
+  argument decoding and binding, the contextvar behind \`current_call()\`, result encoding
+  (about 25 us per call when hot). In Node: admission, the deadline timer, frame encoding
+  (hand-written: protobuf-es's reflective codec alone cost 10 us) and decoding. The pipe
+  baseline does none of this. Busy-polling the socket in the worker between calls was
+  tried and made both latency and throughput worse on 2 cores (it takes the core Node needs).
+- **calls/s with ${INFLIGHT} in flight: ${o.local.perSec >= o.pipe.perSec ? "met" : "not met"}** (${ratio(o.local.perSec, o.pipe.perSec)} the pipe's, ${ratio(o.local.perSec, o.connect.perSec)} the Connect
+  transport's). Under load, calls to tools known to be fast (recent calls under 1 ms) are
+  pipelined to workers up to 8 beyond their capacity and their replies leave in one write;
+  what remains is the same per-call work as above, on 2 cores shared by Node and both
+  workers. The pipe pipelines all ${INFLIGHT} calls into one process that answers them back to back.
 
 ## Process against thread profile
 
-See \`node bench/profiles.mjs\` (throughput and PSS at 8 and 16 in flight); its figures and
-what they say of the original project's claims are in [choosing a profile](choosing-a-profile.md).
+${profilesTable(profilesRun)}
+
+\`node bench/profiles.mjs\` prints the same comparison with more detail (RSS, 2 x N threads,
+1 against 2 threads); [choosing a profile](choosing-a-profile.md) explains what it means for
+your workload.
 `;
 console.log(md);
 if (!flags["no-write"]) {
