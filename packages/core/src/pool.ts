@@ -7,6 +7,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CallQueue, type QueueEntry } from "./call-queue.js";
+import { ChunkRelay } from "./chunk-relay.js";
+import { pickWorker } from "./worker-selection.js";
+import { toPoolDescription } from "./pool-description.js";
 import { decodeValue, encodeValue, type EncodedValue } from "./codec.js";
 import { closeMatches } from "./did-you-mean.js";
 import { SnakepitError, type SnakepitErrorCode } from "./errors.js";
@@ -219,35 +222,8 @@ export class PoolImpl implements Pool {
   }
 
   private setDescription(res: DescribeResponse): void {
-    const tools: ToolDescription[] = res.tools.map((t) => ({
-      name: t.name,
-      doc: t.doc,
-      returns: t.returns,
-      streaming: t.streaming,
-      async: t.isAsync,
-      params: t.params.map((p) => {
-        const base = { name: p.name, type: p.type, required: p.required, kind: p.kind };
-        if (!p.defaultJson.byteLength) return base;
-        return { ...base, default: decodeValue(p.defaultJson, []) };
-      }),
-    }));
-    this.tools = new Map(tools.map((t) => [t.name, t]));
-    const w = res.worker;
-    this.description = {
-      adapter: w?.adapter ?? this.options.python.adapter,
-      tools,
-      worker: {
-        pid: Number(w?.pid ?? 0),
-        pythonVersion: w?.pythonVersion ?? "",
-        implementation: w?.implementation ?? "",
-        freeThreaded: w?.freeThreaded ?? false,
-        gilEnabled: w?.gilEnabled ?? true,
-        threads: w?.threads ?? 1,
-        adapter: w?.adapter ?? this.options.python.adapter,
-        adapterThreadSafe: w?.adapterThreadSafe ?? false,
-        platform: w?.platform ?? "",
-      },
-    };
+    this.description = toPoolDescription(res, this.options.python.adapter);
+    this.tools = new Map(this.description.tools.map((t) => [t.name, t]));
   }
 
   // ---- worker exits and replacement -------------------------------------------
@@ -376,39 +352,11 @@ export class PoolImpl implements Pool {
 
   // ---- admission, selection, dispatch ------------------------------------------
 
-  /**
-   * The worker for the next call: the session's own if it has room, else the
-   * least-loaded with free capacity. When none has room and the tool is known to
-   * be fast, a worker of a pipelining transport that runs only fast calls may take
-   * it beyond its capacity: it waits in that worker, in order, for microseconds.
-   */
   private pick(sessionId: string | undefined, fast = false): Slot | undefined {
-    if (sessionId !== undefined) {
-      const preferred = this.sessions.get(sessionId);
-      const s = preferred === undefined ? undefined : this.slots.get(preferred);
-      if (s && s.state === "ready" && s.handle && s.load < s.handle.capacity) return s;
-    }
-    const all = [...this.slots.values()];
-    const n = all.length;
-    let best: Slot | undefined;
-    let bestLoad = Infinity;
-    for (let pass = 0; pass < (fast ? 2 : 1) && !best; pass++) {
-      for (let i = 0; i < n; i++) {
-        const s = all[(i + this.rotate) % n]!;
-        if (s.state !== "ready" || !s.handle) continue;
-        const limit = pass === 0 ? s.handle.capacity : s.slowLoad === 0 ? s.handle.capacity + (s.handle.pipelineDepth ?? 0) : 0;
-        if (s.load >= limit) continue;
-        // Least-loaded by fraction of capacity; rotation breaks ties fairly.
-        const l = s.load / s.handle.capacity;
-        if (l < bestLoad) {
-          best = s;
-          bestLoad = l;
-          if (l === 0) break;
-        }
-      }
-    }
-    this.rotate = (this.rotate + 1) % Math.max(1, n);
-    return best;
+    const preferred = sessionId === undefined ? undefined : this.sessions.get(sessionId);
+    const chosen = pickWorker([...this.slots.values()], { preferred, fast, rotate: this.rotate });
+    this.rotate = (this.rotate + 1) % Math.max(1, this.slots.size);
+    return chosen;
   }
 
   /** Known fast: its recent calls took well under a millisecond (then pipelining cannot hurt a neighbour much). */
@@ -1017,68 +965,4 @@ function abortedError(tool: string, callId: string, pool: string, signal: AbortS
 
 function delay(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
-}
-
-/** A one-slot hand-over between the call running in the pool and the consumer's loop. */
-class ChunkRelay<T> {
-  private readonly controller = new AbortController();
-  private waiting: ((v: IteratorResult<T>) => void) | undefined;
-  private failWaiting: ((e: unknown) => void) | undefined;
-  private buffered: { value: T; ack: () => void } | undefined;
-  private ended = false;
-  private error: unknown;
-
-  get stopSignal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** Called by the producer; resolves when the consumer has taken the chunk. */
-  put(value: T): Promise<void> {
-    return new Promise((ack) => {
-      if (this.controller.signal.aborted) return ack();
-      const w = this.waiting;
-      if (w) {
-        this.waiting = undefined;
-        this.failWaiting = undefined;
-        w({ value, done: false });
-        ack();
-      } else {
-        this.buffered = { value, ack };
-      }
-    });
-  }
-
-  take(): Promise<IteratorResult<T>> {
-    if (this.buffered) {
-      const { value, ack } = this.buffered;
-      this.buffered = undefined;
-      ack();
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.error !== undefined) return Promise.reject(this.error);
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      this.waiting = resolve;
-      this.failWaiting = reject;
-    });
-  }
-
-  end(): void {
-    this.ended = true;
-    this.waiting?.({ value: undefined, done: true });
-    this.waiting = undefined;
-  }
-
-  fail(err: unknown): void {
-    this.error = err ?? new Error("stream failed");
-    this.failWaiting?.(this.error);
-    this.waiting = undefined;
-    this.failWaiting = undefined;
-  }
-
-  stop(): void {
-    if (!this.controller.signal.aborted) this.controller.abort(new Error("the consumer stopped reading the stream"));
-    this.buffered?.ack();
-    this.buffered = undefined;
-  }
 }
