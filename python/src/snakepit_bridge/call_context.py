@@ -49,11 +49,21 @@ class CallContext:
         # and an Event (a Condition and two locks) costs more than a no-op call.
         self._event: threading.Event | None = None
         self._callbacks: list[Callable[[], None]] = []
+        # Set by the worker: arms a timer that cancels the call at its deadline. Only
+        # something that waits to be woken (cancel_event, on_cancel) needs that timer;
+        # ``cancelled`` and ``check()`` read the clock. So it is armed on first such use.
+        self.arm_deadline: Callable[[CallContext], None] | None = None
+
+    def _need_deadline_timer(self) -> None:
+        arm, self.arm_deadline = self.arm_deadline, None
+        if arm is not None and self.deadline is not None:
+            arm(self)
 
     @property
     def cancel_event(self) -> threading.Event:
         """Set once the call is cancelled; tools may ``wait()`` on it instead of sleeping."""
         if self._event is None:
+            self._need_deadline_timer()
             with _STATE_LOCK:
                 if self._event is None:
                     event = threading.Event()
@@ -107,6 +117,7 @@ class CallContext:
 
     def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Run ``callback`` once when cancelled (now, if already); returns an unregister hook."""
+        self._need_deadline_timer()
         with _STATE_LOCK:
             if self.cancel_reason is None:
                 self._callbacks.append(callback)

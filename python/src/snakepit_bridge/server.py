@@ -250,20 +250,25 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
             passed = ctx.deadline is not None and time.time() >= ctx.deadline - 0.01
             ctx.cancel(call_context.DEADLINE if passed else call_context.CLIENT_CANCELLED)
 
-        unschedule: Callable[[], None] | None = None
+        unschedule: list[Callable[[], None]] = []
+
+        def arm_deadline(armed: CallContext) -> None:
+            # Called at most once, from the tool's thread, when it first waits to be woken.
+            unschedule.append(self._deadlines.schedule(armed.deadline, partial(armed.cancel, call_context.DEADLINE)))  # type: ignore[arg-type]
+
+        ctx.arm_deadline = arm_deadline
         try:
             if not context.add_callback(on_rpc_done):
                 ctx.cancel(call_context.CLIENT_CANCELLED)  # the RPC already ended
-            if ctx.deadline is not None:
-                unschedule = self._deadlines.schedule(ctx.deadline, partial(ctx.cancel, call_context.DEADLINE))
         except BaseException:
             self.tracker.end(ctx)
             raise
 
         def finish() -> None:
             finished[0] = True
-            if unschedule is not None:
-                unschedule()
+            ctx.arm_deadline = None
+            for undo in unschedule:
+                undo()
             self.tracker.end(ctx)
 
         return ctx, finish
