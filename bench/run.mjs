@@ -7,7 +7,7 @@
 //   node bench/run.mjs --calls 1000 --rounds 3   # quicker
 //   node bench/run.mjs --no-write                # print only
 import { execFileSync, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { createHistogram } from "node:perf_hooks";
 import { createInterface } from "node:readline";
@@ -87,36 +87,86 @@ async function startGrpcWorker() {
   };
 }
 
+/** The floor: a 40-byte echo over a socketpair to a Python process doing nothing else. */
+function startSocketEcho() {
+  const child = spawn(python, [`${root}bench/socket_echo.py`], { stdio: ["ignore", "inherit", "inherit", "pipe"] });
+  const sock = child.stdio[3];
+  let waiting;
+  sock.on("data", () => waiting?.());
+  const message = Buffer.alloc(40);
+  return {
+    call: () =>
+      new Promise((resolve) => {
+        waiting = resolve;
+        sock.write(message);
+      }),
+    close() {
+      sock.end();
+      child.kill();
+    },
+  };
+}
+
 async function overhead() {
   log("overhead: starting pools and baselines");
   const local = await createPool(poolOptions({ transport: "local" }));
   const connect = await createPool(poolOptions({ transport: "connect" }));
   const pipe = startPipeBaseline(python);
   const grpcJs = await startGrpcWorker();
+  const echo = startSocketEcho();
   const subjects = {
     local: () => local.execute("noop"),
     connect: () => connect.execute("noop"),
     grpcJs: grpcJs.call,
     pipe: () => pipe.call("noop", {}),
+    echo: echo.call,
   };
   const hist = Object.fromEntries(Object.keys(subjects).map((k) => [k, createHistogram()]));
   const tput = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
+  // CPU spent per sequential call on each side of the local transport: where the time goes.
+  const localPids = local.stats().perWorker.map((w) => w.pid);
+  const cpu = { node: 0, python: 0, calls: 0 };
   try {
     for (const call of Object.values(subjects)) await sequential(call, 300, createHistogram());
     for (let r = 0; r < ROUNDS; r++) {
       log(`overhead: round ${r + 1}/${ROUNDS}`);
-      for (const [name, call] of Object.entries(subjects)) await sequential(call, CALLS, hist[name]);
-      for (const [name, call] of Object.entries(subjects)) tput[name].push(await concurrent(call, CALLS * 2, INFLIGHT));
+      for (const [name, call] of Object.entries(subjects)) {
+        const node0 = process.cpuUsage();
+        const py0 = name === "local" ? processCpuUs(localPids) : 0;
+        await sequential(call, CALLS, hist[name]);
+        if (name === "local") {
+          const node = process.cpuUsage(node0);
+          cpu.node += node.user + node.system;
+          cpu.python += processCpuUs(localPids) - py0;
+          cpu.calls += CALLS;
+        }
+      }
+      for (const [name, call] of Object.entries(subjects)) {
+        if (name !== "echo") tput[name].push(await concurrent(call, CALLS * 2, INFLIGHT));
+      }
     }
   } finally {
     await local.close();
     await connect.close();
     await pipe.close();
     grpcJs.close();
+    echo.close();
   }
-  return Object.fromEntries(
-    Object.keys(subjects).map((k) => [k, { p50: us(hist[k].percentile(50)), p99: us(hist[k].percentile(99)), perSec: Math.round(median(tput[k])) }]),
+  const rows = Object.fromEntries(
+    Object.keys(subjects).map((k) => [k, { p50: us(hist[k].percentile(50)), p99: us(hist[k].percentile(99)), perSec: tput[k].length ? Math.round(median(tput[k])) : 0 }]),
   );
+  return { ...rows, cpu: { nodeUs: Math.round(cpu.node / cpu.calls), pythonUs: Math.round(cpu.python / cpu.calls) } };
+}
+
+/** User + system CPU of these processes so far, in microseconds (Linux /proc, 100 Hz ticks). */
+function processCpuUs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks * 10_000;
 }
 
 /** MB/s moving `size` bytes as bytes or as JSON text, to Python, from Python, and both ways. */
@@ -297,6 +347,7 @@ in flight (throughput, median of rounds), taking turns. Pools have 2 process wor
 | pool, Connect-RPC transport (gRPC over a Unix socket) | ${o.connect.p50} us | ${o.connect.p99} us | ${o.connect.perSec} |
 | baseline: @grpc/grpc-js unary call to a grpcio worker | ${o.grpcJs.p50} us | ${o.grpcJs.p99} us | ${o.grpcJs.perSec} |
 | baseline: JSON lines over a pipe to one plain Python process | ${o.pipe.p50} us | ${o.pipe.p99} us | ${o.pipe.perSec} |
+| floor: 40-byte echo over a socketpair, no protocol, no work | ${o.echo.p50} us | ${o.echo.p99} us | (one at a time only) |
 
 Ratios: local / pipe p50 ${ratio(o.local.p50, o.pipe.p50)}, calls/s ${ratio(o.local.perSec, o.pipe.perSec)};
 local / Connect p50 ${ratio(o.local.p50, o.connect.p50)}, calls/s ${ratio(o.local.perSec, o.connect.perSec)};
@@ -341,9 +392,13 @@ pipe's, and 16 MiB of bytes at no less than half the pipe's bandwidth.
 - **16 MiB of bytes: ${bigRt.pool.mbps >= bigRt.pipe.mbps / 2 ? "met" : "not met"}**: a round trip of 16 MiB moved ${bigRt.pool.mbps.toFixed(0)} MB/s through the pool
   against ${bigRt.pipe.mbps.toFixed(0)} MB/s through the pipe (${ratio(bigRt.pool.mbps, bigRt.pipe.mbps)}), which must base64 its bytes inside JSON.
 - **p50: ${o.local.p50 <= o.pipe.p50 ? "met" : "not met"}** (${ratio(o.local.p50, o.pipe.p50)} the pipe's, ${ratio(o.local.p50, o.connect.p50)} the Connect transport's).
-  A raw echo over the same kind of socketpair costs about 47 us round trip on these machines;
-  what the pool adds is per-call work on both sides, each part a few microseconds when hot
-  but several times that after the worker thread has slept between calls (profiled with
+  The floor, a bare echo over a socketpair, took ${o.echo.p50} us at p50 in this run.
+  In this run each sequential call through the local transport cost ${o.cpu.nodeUs} us of CPU in
+  Node and ${o.cpu.pythonUs} us in the worker (process accounting, \`/proc/PID/stat\`), while the same
+  work in a hot loop costs about 5 us in the pool (with a channel that answers at once) and
+  about 15 us in the worker's call path: calls back to back across two processes on 2 vCPUs
+  run with cold caches after every switch, and each side's code size is what multiplies
+  (profiled with
   \`node --cpu-prof\` on the Node side, \`py-spy record --gil\` and in-worker timers on the
   Python side). In Python: the call context, call tracking, the deadline-timer entry,
   argument decoding and binding, the contextvar behind \`current_call()\`, result encoding
