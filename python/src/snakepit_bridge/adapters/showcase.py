@@ -10,11 +10,11 @@ import builtins
 import hashlib
 import os
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
-from snakepit_bridge import CancelledError, ThreadSafeAdapter, current_call, tool
+from snakepit_bridge import ThreadSafeAdapter, current_call, tool
+from ._workloads import burn, cancellable_sleep
 
 
 class ShowcaseAdapter(ThreadSafeAdapter):
@@ -41,20 +41,12 @@ class ShowcaseAdapter(ThreadSafeAdapter):
 
         Returns the number of seconds actually slept.
         """
-        call = current_call()
-        started = time.monotonic()
-        if call.cancel_event.wait(max(0.0, seconds)):
-            call.check()
-            raise CancelledError("sleep was cancelled")
-        return time.monotonic() - started
+        return cancellable_sleep(seconds)
 
     @tool
     def cpu_burn(self, n: int) -> int:
         """Run a pure-Python loop of `n` iterations (holds the GIL); returns a checksum."""
-        checksum = 0
-        for i in range(n):
-            checksum = (checksum * 31 + i) & 0xFFFFFFFF
-        return checksum
+        return burn(n)
 
     @tool
     def hash_bytes(self, data: bytes, rounds: int = 1) -> str:

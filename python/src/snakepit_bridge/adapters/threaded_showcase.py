@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from snakepit_bridge import CancelledError, ThreadSafeAdapter, current_call, tool
+from ._workloads import burn, cancellable_sleep
 
 #: Size of the shared blob (``SNAKEPIT_SHOWCASE_BLOB_BYTES`` overrides it).
 DEFAULT_BLOB_BYTES = 4 * 1024 * 1024
@@ -179,20 +180,12 @@ class ThreadedShowcaseAdapter(ThreadSafeAdapter):
     @tool
     def sleep(self, seconds: float) -> float:
         """Wait `seconds` (an I/O stand-in; cancellable); returns the seconds waited."""
-        call = current_call()
-        started = time.monotonic()
-        if call.cancel_event.wait(max(0.0, seconds)):
-            call.check()
-            raise CancelledError("sleep was cancelled")
-        return time.monotonic() - started
+        return cancellable_sleep(seconds)
 
     @tool
     def cpu_burn(self, n: int) -> int:
         """A pure-Python loop of `n` iterations: holds the GIL, so threads do not speed it up."""
-        checksum = 0
-        for i in range(n):
-            checksum = (checksum * 31 + i) & 0xFFFFFFFF
-        return checksum
+        return burn(n)
 
     @tool
     def hash_bytes(self, data: bytes) -> str:
