@@ -17,7 +17,8 @@ export type {
   WorkerStats,
 } from "./pool-types.js";
 export { DEFAULTS } from "./options.js";
-export type { PoolOptions, ProfileName, PythonOptions, ResolvedPoolOptions, TransportName } from "./options.js";
+export type { PoolOptions, ResolvedPoolOptions } from "./options.js";
+export type { PoolSettings, ProfileName, PythonOptions, TransportName } from "./pool-settings.js";
 export { SNAKEPIT_ERROR_CODES, SnakepitError, isSnakepitError } from "./errors.js";
 export type { ConfigIssue, SnakepitErrorCode, SnakepitErrorDetails } from "./errors.js";
 export { SNAKEPIT_EVENTS } from "./events.js";

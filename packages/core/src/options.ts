@@ -7,28 +7,9 @@ import { z } from "zod";
 import { closeMatches } from "./did-you-mean.js";
 import { SnakepitError, type ConfigIssue } from "./errors.js";
 import { consoleLogger, type Logger } from "./logger.js";
+import type { PoolSettings, ProfileName, PythonOptions, TransportName } from "./pool-settings.js";
 import type { PoolPlugin } from "./plugin.js";
 import type { WorkerProfile } from "./worker-profile.js";
-
-export interface PythonOptions {
-  /** The adapter class, as "package.module:ClassName". Required. */
-  adapter: string;
-  /**
-   * The interpreter. Default: $SNAKEPIT_PYTHON, else the nearest project venv
-   * (`.venv/bin/python` or `python/.venv/bin/python` in the working directory
-   * or above), else `python3` on PATH.
-   */
-  executable?: string;
-  /** Working directory of the workers. Default: the Node process's. */
-  cwd?: string;
-  /** Extra environment for the workers, on top of the Node process's own. */
-  env?: Record<string, string>;
-  /** Extra interpreter arguments placed before `-m snakepit_bridge` (e.g. ["-X", "dev"]). */
-  args?: string[];
-}
-
-export type ProfileName = "process" | "thread";
-export type TransportName = "local" | "connect";
 
 export interface PoolOptions {
   /** Used in events, stats and errors. Default "default" (the key in createSnakepit). */
@@ -68,23 +49,9 @@ export interface PoolOptions {
   plugins?: PoolPlugin[];
 }
 
-export interface ResolvedPoolOptions {
-  readonly name: string;
+/** Validated options with every default filled in. */
+export interface ResolvedPoolOptions extends PoolSettings {
   readonly profile: ProfileName | WorkerProfile;
-  readonly profileName: string;
-  readonly size: number;
-  readonly threadsPerWorker: number;
-  readonly python: Readonly<Required<Pick<PythonOptions, "adapter">>> & Readonly<Omit<PythonOptions, "adapter">>;
-  readonly maxQueue: number;
-  readonly queueTimeoutMs: number;
-  readonly startTimeoutMs: number;
-  readonly defaultTimeoutMs: number;
-  readonly startupConcurrency: number;
-  readonly maxPayloadBytes: number;
-  readonly closeTimeoutMs: number;
-  readonly allowUnsafeAdapters: boolean;
-  readonly transport: TransportName;
-  readonly logger: Logger;
   readonly plugins: readonly PoolPlugin[];
 }
 

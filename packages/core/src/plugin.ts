@@ -5,7 +5,7 @@
  * failing calls) so that no plugin needs to reach into its internals.
  */
 import type { SnakepitError } from "./errors.js";
-import type { ResolvedPoolOptions } from "./options.js";
+import type { PoolSettings } from "./pool-settings.js";
 import type { Pool, WorkerHealth } from "./pool-types.js";
 
 export interface RestartPolicy {
@@ -23,7 +23,7 @@ export interface KillWorkerOptions {
 
 export interface PoolControl {
   readonly pool: Pool;
-  readonly options: ResolvedPoolOptions;
+  readonly options: PoolSettings;
   /** Ask one worker for its health; answered on a worker thread of its own, never behind a tool. */
   workerHealth(workerId: string, options?: { timeoutMs?: number }): Promise<WorkerHealth>;
   /** SIGKILL a worker now; its running calls fail with `error`; a replacement starts. */

@@ -4,7 +4,7 @@
  * a profile only starts workers and says how many calls each one takes at once.
  */
 import type { Logger } from "./logger.js";
-import type { ResolvedPoolOptions } from "./options.js";
+import type { PoolSettings } from "./pool-settings.js";
 import type { WorkerChannel } from "./worker-channel.js";
 
 /** What the worker reports about its interpreter and adapter. */
@@ -36,7 +36,7 @@ export interface WorkerStartContext {
   /** Unique within the pool's lifetime, e.g. "default/w3". */
   readonly workerId: string;
   readonly poolName: string;
-  readonly options: ResolvedPoolOptions;
+  readonly options: PoolSettings;
   /** A private directory (mode 0700) for this pool's sockets; removed on close. */
   readonly runtimeDir: string;
   /** Aborted when the start deadline passes or the pool closes. */
