@@ -107,6 +107,37 @@ function startSocketEcho() {
   };
 }
 
+/** The pool's own cost of a no-op call, hot: a profile whose channel answers at once. */
+async function poolCallPath(calls) {
+  const response = { $typeName: "snakepit.worker.v1.CallResponse", outcome: { case: "result", value: { $typeName: "snakepit.worker.v1.Payload", json: Buffer.from("null"), attachments: [] } } };
+  const channel = {
+    execute: async () => response,
+    stream() {
+      throw new Error("not used");
+    },
+    cancel: async () => ({ found: false, finished: true }),
+    describe: async () => {
+      throw new Error("not used");
+    },
+    health: async () => ({}),
+    drain: async () => ({}),
+    close() {},
+  };
+  const profile = {
+    name: "instant",
+    startWorker: async (ctx) => ({ id: ctx.workerId, pid: undefined, capacity: 1, info: {}, channel, exited: new Promise(() => {}), async stop() {}, kill() {} }),
+  };
+  const pool = await createPool({ size: 1, profile, logger: silentLogger, python: { adapter: "bench:Instant" } });
+  try {
+    for (let i = 0; i < calls / 10; i++) await pool.execute("noop");
+    const t = performance.now();
+    for (let i = 0; i < calls; i++) await pool.execute("noop");
+    return ((performance.now() - t) * 1000) / calls;
+  } finally {
+    await pool.destroy();
+  }
+}
+
 async function overhead() {
   log("overhead: starting pools and baselines");
   const local = await createPool(poolOptions({ transport: "local" }));
@@ -276,6 +307,11 @@ async function rollingRecycle() {
 const pythonVersion = execFileSync(python, ["-c", "import sys; print(sys.version.split()[0])"], { encoding: "utf8" }).trim();
 const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, CPython ${pythonVersion}`;
 const o = await overhead();
+log("call paths, hot");
+const hot = {
+  poolUs: await poolCallPath(50_000),
+  pythonUs: Number(execFileSync(python, [`${root}bench/python_call_path.py`, "20000"], { encoding: "utf8" }).trim()),
+};
 const p = await payloads();
 const c = await cpuScaling();
 const s = await startup();
@@ -395,17 +431,16 @@ pipe's, and 16 MiB of bytes at no less than half the pipe's bandwidth.
   The floor, a bare echo over a socketpair, took ${o.echo.p50} us at p50 in this run.
   In this run each sequential call through the local transport cost ${o.cpu.nodeUs} us of CPU in
   Node and ${o.cpu.pythonUs} us in the worker (process accounting, \`/proc/PID/stat\`), while the same
-  work in a hot loop costs about 5 us in the pool (with a channel that answers at once) and
-  about 15 us in the worker's call path: calls back to back across two processes on 2 vCPUs
+  work in a hot loop costs ${hot.poolUs.toFixed(1)} us in the pool (with a channel that answers at once) and
+  ${hot.pythonUs.toFixed(1)} us in the worker's call path (\`bench/python_call_path.py\`): calls back to back across two processes on 2 vCPUs
   run with cold caches after every switch, and each side's code size is what multiplies
   (profiled with
   \`node --cpu-prof\` on the Node side, \`py-spy record --gil\` and in-worker timers on the
   Python side). In Python: the call context, call tracking, the deadline-timer entry,
-  argument decoding and binding, the contextvar behind \`current_call()\`, result encoding
-  (about 25 us per call when hot). In Node: admission, the deadline timer, frame encoding
-  (hand-written: protobuf-es's reflective codec alone cost 10 us) and decoding. The pipe
-  baseline does none of this. Busy-polling the socket in the worker between calls was
-  tried and made both latency and throughput worse on 2 cores (it takes the core Node needs).
+  argument decoding and binding, the contextvar behind \`current_call()\`, result encoding.
+  In Node: admission, the deadline timer, frame encoding (hand-written, as protobuf-es's
+  reflective codec cost more than the rest of the call) and decoding. The pipe
+  baseline does none of this.
 - **calls/s with ${INFLIGHT} in flight: ${o.local.perSec >= o.pipe.perSec ? "met" : "not met"}** (${ratio(o.local.perSec, o.pipe.perSec)} the pipe's, ${ratio(o.local.perSec, o.connect.perSec)} the Connect
   transport's). Under load, calls to tools known to be fast (recent calls under 1 ms) are
   pipelined to workers up to 8 beyond their capacity and their replies leave in one write;
