@@ -125,7 +125,11 @@ async function poolCallPath(calls) {
   };
   const profile = {
     name: "instant",
-    startWorker: async (ctx) => ({ id: ctx.workerId, pid: undefined, capacity: 1, info: {}, channel, exited: new Promise(() => {}), async stop() {}, kill() {} }),
+    async startWorker(ctx) {
+      let gone;
+      const exited = new Promise((resolve) => (gone = () => resolve({ exitCode: 0, signal: null, stderrTail: [], expected: true })));
+      return { id: ctx.workerId, pid: undefined, capacity: 1, info: {}, channel, exited, stop: async () => gone(), kill: () => gone() };
+    },
   };
   const pool = await createPool({ size: 1, profile, logger: silentLogger, python: { adapter: "bench:Instant" } });
   try {
