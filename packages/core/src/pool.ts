@@ -3,12 +3,10 @@
  * ready worker, enforces deadlines and cancellation, and keeps its workers at
  * full strength by replacing any that die.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { CallQueue, type QueueEntry } from "./call-queue.js";
 import { ChunkRelay } from "./chunk-relay.js";
 import { pickWorker } from "./worker-selection.js";
+import { createRuntimeDir, removeRuntimeDir } from "./runtime-dirs.js";
 import { toPoolDescription } from "./pool-description.js";
 import { decodeValue, encodeValue, type EncodedValue } from "./codec.js";
 import { closeMatches } from "./did-you-mean.js";
@@ -120,7 +118,7 @@ export class PoolImpl implements Pool {
   // ---- start-up -------------------------------------------------------------
 
   async start(): Promise<void> {
-    this.runtimeDir = await mkdtemp(join(tmpdir(), "snakepit-"));
+    this.runtimeDir = await createRuntimeDir();
     const ids = Array.from({ length: this.options.size }, () => this.newSlot());
     let firstError: unknown;
     let next = 0;
@@ -946,7 +944,7 @@ export class PoolImpl implements Pool {
         this.options.logger.warn(`plugin dispose failed: ${String(err)}`, { pool: this.name });
       }
     }
-    if (this.runtimeDir) await rm(this.runtimeDir, { recursive: true, force: true });
+    if (this.runtimeDir) await removeRuntimeDir(this.runtimeDir);
     const wasReady = !wasFailed;
     this.poolState = wasFailed ? "failed" : "stopped";
     if (wasReady) publish(channels.poolClosed, () => ({ ...this.ref(), forced: force }));

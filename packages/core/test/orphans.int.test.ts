@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { eventually, fixturePool, fixturesPath, isAlive, liveWorkerPids, SHOWCASE, venvPython } from "./helpers.js";
@@ -16,8 +16,8 @@ async function startChild(mode: string) {
     createInterface({ input: proc.stdout! }).once("line", resolve);
     proc.once("exit", (code) => reject(new Error(`child exited early with ${code}`)));
   });
-  const { pids } = JSON.parse(line) as { pids: number[] };
-  return { proc, pids, owner, exited };
+  const { pids, runtimeDir } = JSON.parse(line) as { pids: number[]; runtimeDir: string };
+  return { proc, pids, runtimeDir, owner, exited };
 }
 
 describe("no Python process outlives its pool", () => {
@@ -39,12 +39,20 @@ describe("no Python process outlives its pool", () => {
   });
 
   it.each(["throw", "exit", "kill9"])("after Node dies (%s) without closing the pool", async (mode) => {
-    const { proc, pids, owner, exited } = await startChild(mode);
+    const { proc, pids, runtimeDir, owner, exited } = await startChild(mode);
+    expect(existsSync(runtimeDir)).toBe(true);
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(isAlive(pid)).toBe(true);
     if (mode === "kill9") proc.kill("SIGKILL");
     await exited;
     await eventually(() => pids.every((pid) => !isAlive(pid)), 3_000, "workers to exit after their Node parent died");
     expect(liveWorkerPids(owner)).toEqual([]);
+    if (mode === "kill9") {
+      // Nothing runs in a process killed with SIGKILL: its socket directory stays (empty of workers).
+      rmSync(runtimeDir, { recursive: true, force: true });
+    } else {
+      // An exit hook removes the private socket directory even though the pool was never closed.
+      expect(existsSync(runtimeDir)).toBe(false);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { SNAKEPIT_EVENTS, SnakepitError, type PoolControl, type PoolPlugin } from "@snakepit/core";
 import { fixturePool, isAlive, SHOWCASE } from "./helpers.js";
@@ -36,6 +37,7 @@ describe("idempotent calls", () => {
     // crash_once crashes the first worker that runs it, then succeeds.
     const marker = `/tmp/snakepit-crash-once-${process.pid}-${Date.now()}`;
     await expect(pool.execute("crash_once", { marker })).rejects.toMatchObject({ code: "worker_crashed" });
+    rmSync(marker, { force: true });
     const marker2 = `${marker}-b`;
     expect(await pool.execute("crash_once", { marker: marker2 }, { idempotent: true })).toBe("survived");
   });
