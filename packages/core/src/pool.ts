@@ -326,6 +326,13 @@ export class PoolImpl implements Pool {
         await this.startSlot(this.newSlot(), "recycle");
       } catch (err) {
         this.consecutiveStartFailures++;
+        if (old.state === "ready" && !old.exit) {
+          // Still serving (not drained now): a working worker beats a missing one.
+          // It stays; recycling it can be tried again later.
+          this.options.logger.error(`could not start the replacement for ${workerId}, so it keeps serving: ${SnakepitError.from(err).message}`, { pool: this.name });
+          delete old.recycling;
+          return;
+        }
         this.options.logger.error(`could not start the replacement for ${workerId}: ${SnakepitError.from(err).message}`, { pool: this.name });
       }
       if (old.state === "ready") old.state = "draining";

@@ -1,5 +1,5 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { SNAKEPIT_EVENTS, SnakepitError, type PoolControl, type PoolPlugin } from "@snakepit/core";
 import { fixturePool, isAlive, SHOWCASE } from "./helpers.js";
@@ -122,5 +122,28 @@ describe("recycleWorker", () => {
     expect(minLive).toBeGreaterThanOrEqual(2);
     expect(pool.stats().recycles).toBe(2);
     expect(pool.stats().workers).toBe(2);
+  });
+});
+
+describe("recycleWorker when the replacement cannot start", () => {
+  it("keeps the old worker serving (drain when replaced), and recycles it once starts work again", async () => {
+    const flag = `/tmp/snakepit-fail-flag-${process.pid}-${Date.now()}`;
+    await using pool = await fixturePool("snakepit_fixtures.flaky_setup:FlakySetupAdapter", {
+      size: 1,
+      python: { adapter: "snakepit_fixtures.flaky_setup:FlakySetupAdapter", env: { SNAKEPIT_FIXTURE_FAIL_FILE: flag } },
+    });
+    const [old] = pool.stats().perWorker;
+    writeFileSync(flag, "fail");
+    try {
+      await pool.recycleWorker(old!.id, { reason: "manual" });
+      expect(pool.stats()).toMatchObject({ workers: 1 });
+      expect(pool.stats().perWorker[0]!.id).toBe(old!.id);
+      expect(await pool.execute("ping")).toBe("pong");
+    } finally {
+      rmSync(flag, { force: true });
+    }
+    await pool.recycleWorker(old!.id, { reason: "manual" });
+    expect(pool.stats().perWorker.map((w) => w.id)).not.toContain(old!.id);
+    expect(await pool.execute("ping")).toBe("pong");
   });
 });
