@@ -143,7 +143,9 @@ export interface Pool extends AsyncDisposable {
   health(options?: { timeoutMs?: number }): Promise<WorkerHealth[]>;
   /**
    * Replace one worker without losing a call: a new worker starts first, new
-   * calls go to it, the old one finishes what it runs (bounded), then stops.
+   * calls go to it, the old one finishes what it runs (bounded), then stops. If
+   * the new worker cannot start, an old worker that was not drained at once
+   * keeps serving (recycle it again later).
    */
   recycleWorker(workerId: string, options?: RecycleOptions): Promise<void>;
   /** Stop taking calls, let running ones finish (bounded), stop the workers. Idempotent. */
