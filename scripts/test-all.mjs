@@ -12,9 +12,17 @@ const results = join(root, "test-results");
 mkdirSync(results, { recursive: true });
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
+// A suite that hangs (a process that never exits) fails after this, instead of
+// holding CI until its own limit.
+const STEP_TIMEOUT_MS = 20 * 60 * 1000;
+
 function run(label, cmd, args, opts = {}) {
   console.log(`\n=== ${label}: ${cmd} ${args.join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...opts });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", timeout: STEP_TIMEOUT_MS, killSignal: "SIGKILL", ...opts });
+  if (r.error?.code === "ETIMEDOUT") {
+    console.log(`FAIL ${label} did not finish within ${STEP_TIMEOUT_MS / 60000} minutes and was killed`);
+    totals.failed++;
+  }
   return r.status ?? 1;
 }
 

@@ -220,3 +220,33 @@ def test_a_cancel_that_overtakes_its_call_cancels_it_at_start() -> None:
     tracker.begin(other)
     assert not other.cancelled
     tracker.end(other)
+
+
+def test_stopping_the_event_loop_wakes_a_thread_waiting_on_an_async_tool() -> None:
+    import asyncio
+    import threading
+
+    from snakepit_bridge.async_runner import AsyncRunner
+    from snakepit_bridge.call_context import CallContext
+
+    runner = AsyncRunner()
+    started = threading.Event()
+    outcome: list[BaseException] = []
+
+    async def forever() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    def call() -> None:
+        try:
+            runner.run(forever(), CallContext("stuck", "forever"))
+        except BaseException as exc:  # what the waiting thread sees
+            outcome.append(exc)
+
+    waiter = threading.Thread(target=call, daemon=True)
+    waiter.start()
+    assert started.wait(5)
+    runner.stop()
+    waiter.join(5)
+    assert not waiter.is_alive(), "the waiting thread was never woken"
+    assert len(outcome) == 1  # woken with an error: the tool was cancelled, or its loop gone

@@ -35,6 +35,9 @@ class AsyncRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Futures threads are waiting on: stop() fails them, since a stopped loop
+        # would never finish them and their threads would wait forever.
+        self._waiting: set[concurrent.futures.Future[Any]] = set()
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         # Started lazily so adapters without async tools never pay for the thread.
@@ -73,6 +76,11 @@ class AsyncRunner:
                 loop.call_soon_threadsafe(handle.cancel)
 
         future = asyncio.run_coroutine_threadsafe(wrapper(), loop)
+        with self._lock:
+            self._waiting.add(future)
+            stopped = self._loop is not loop
+        if stopped:
+            _fail(future)
         remove: Callable[[], None] = ctx.on_cancel(request_cancel) if cancellable else _nothing
         try:
             return future.result()
@@ -81,12 +89,32 @@ class AsyncRunner:
             raise CancelledError(f"call {ctx.call_id!r} was cancelled") from None
         finally:
             remove()
+            with self._lock:
+                self._waiting.discard(future)
 
     def stop(self) -> None:
         with self._lock:
             loop, self._loop = self._loop, None
+            waiting = list(self._waiting)
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(loop.stop)
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                loop.call_soon_threadsafe(_cancel_then_stop, loop)
+        for future in waiting:
+            _fail(future)
+
+
+def _cancel_then_stop(loop: asyncio.AbstractEventLoop) -> None:
+    """On the loop: cancel what still runs (its cleanup runs in the next step), then stop."""
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop.call_soon(loop.stop)
+
+
+def _fail(future: concurrent.futures.Future[Any]) -> None:
+    """Wake a thread waiting on a coroutine that will never finish (the loop stopped)."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if not future.done():
+            future.set_exception(RuntimeError("the worker's event loop stopped before the async tool finished"))
 
 
 def _nothing() -> None:
