@@ -1,21 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkCompatibility, librariesInUse } from "./check-compatibility.js";
-import type { PythonProbe } from "./python-probe.js";
+import { probe } from "../test/probe-fixture.js";
 
-function probe(overrides: Partial<PythonProbe> = {}): PythonProbe {
-  return {
-    executable: "/usr/bin/python3",
-    version: "3.13.0",
-    versionInfo: { major: 3, minor: 13, micro: 0, releaseLevel: "final" },
-    implementation: "CPython",
-    freeThreaded: false,
-    gilEnabled: true,
-    platform: "linux",
-    machine: "x86_64",
-    libraries: {},
-    ...overrides,
-  };
-}
 
 describe("checkCompatibility: process profile", () => {
   it("is always ok and reports no warnings, even for unsafe libraries", () => {

@@ -1,21 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { PythonProbe } from "./python-probe.js";
+import { probe } from "../test/probe-fixture.js";
 import { recommendProfile } from "./recommend-profile.js";
 
-function probe(overrides: Partial<PythonProbe> = {}): PythonProbe {
-  return {
-    executable: "python3",
-    version: "3.13.0",
-    versionInfo: { major: 3, minor: 13, micro: 0, releaseLevel: "final" },
-    implementation: "CPython",
-    freeThreaded: false,
-    gilEnabled: true,
-    platform: "linux",
-    machine: "x86_64",
-    libraries: {},
-    ...overrides,
-  };
-}
 
 describe("recommendProfile", () => {
   it("chooses process when a library is unsafe on threads, whatever the workload", () => {

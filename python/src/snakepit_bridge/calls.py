@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 
 from . import errors
 from .call_context import CallContext
@@ -71,18 +71,7 @@ class CallTracker:
 
     def wait_finished(self, call_id: str, timeout: float) -> bool:
         """Wait until no call with this id runs; False if ``timeout`` seconds passed first."""
-        end = time.monotonic() + max(0.0, timeout)
-        with self._cond:
-            self._waiting += 1
-            try:
-                while call_id in self._calls:
-                    remaining = end - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._cond.wait(remaining)
-                return True
-            finally:
-                self._waiting -= 1
+        return self._wait_until(lambda: call_id not in self._calls, timeout)
 
     def cancel_all(self, reason: str) -> None:
         with self._cond:
@@ -96,15 +85,12 @@ class CallTracker:
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no call is running; False if ``timeout`` seconds passed first."""
-        end = time.monotonic() + max(0.0, timeout)
+        return self._wait_until(lambda: self.active_calls == 0, timeout)
+
+    def _wait_until(self, done: Callable[[], bool], timeout: float) -> bool:
         with self._cond:
-            self._waiting += 1
+            self._waiting += 1  # so end() knows to notify
             try:
-                while self.active_calls > 0:
-                    remaining = end - time.monotonic()
-                    if remaining <= 0:
-                        return False
-                    self._cond.wait(remaining)
-                return True
+                return self._cond.wait_for(done, max(0.0, timeout))
             finally:
                 self._waiting -= 1
