@@ -194,21 +194,35 @@ class StreamCredit(_message.Message):
     def __init__(self, chunks: _Optional[int] = ...) -> None: ...
 
 class DataFrame(_message.Message):
-    __slots__ = ("call_id", "execute", "stream", "credit", "cancel", "result", "chunk", "end")
+    __slots__ = ("call_id", "execute", "stream", "credit", "cancel", "describe", "health", "drain", "result", "chunk", "end", "cancel_reply", "describe_reply", "health_reply", "drain_reply")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     EXECUTE_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
     CREDIT_FIELD_NUMBER: _ClassVar[int]
     CANCEL_FIELD_NUMBER: _ClassVar[int]
+    DESCRIBE_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REPLY_FIELD_NUMBER: _ClassVar[int]
+    DESCRIBE_REPLY_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_REPLY_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_REPLY_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     execute: CallRequest
     stream: CallRequest
     credit: StreamCredit
     cancel: CancelRequest
+    describe: DescribeRequest
+    health: HealthRequest
+    drain: DrainRequest
     result: CallResponse
     chunk: StreamMessage
     end: StreamEnd
-    def __init__(self, call_id: _Optional[str] = ..., execute: _Optional[_Union[CallRequest, _Mapping]] = ..., stream: _Optional[_Union[CallRequest, _Mapping]] = ..., credit: _Optional[_Union[StreamCredit, _Mapping]] = ..., cancel: _Optional[_Union[CancelRequest, _Mapping]] = ..., result: _Optional[_Union[CallResponse, _Mapping]] = ..., chunk: _Optional[_Union[StreamMessage, _Mapping]] = ..., end: _Optional[_Union[StreamEnd, _Mapping]] = ...) -> None: ...
+    cancel_reply: CancelResponse
+    describe_reply: DescribeResponse
+    health_reply: HealthResponse
+    drain_reply: DrainResponse
+    def __init__(self, call_id: _Optional[str] = ..., execute: _Optional[_Union[CallRequest, _Mapping]] = ..., stream: _Optional[_Union[CallRequest, _Mapping]] = ..., credit: _Optional[_Union[StreamCredit, _Mapping]] = ..., cancel: _Optional[_Union[CancelRequest, _Mapping]] = ..., describe: _Optional[_Union[DescribeRequest, _Mapping]] = ..., health: _Optional[_Union[HealthRequest, _Mapping]] = ..., drain: _Optional[_Union[DrainRequest, _Mapping]] = ..., result: _Optional[_Union[CallResponse, _Mapping]] = ..., chunk: _Optional[_Union[StreamMessage, _Mapping]] = ..., end: _Optional[_Union[StreamEnd, _Mapping]] = ..., cancel_reply: _Optional[_Union[CancelResponse, _Mapping]] = ..., describe_reply: _Optional[_Union[DescribeResponse, _Mapping]] = ..., health_reply: _Optional[_Union[HealthResponse, _Mapping]] = ..., drain_reply: _Optional[_Union[DrainResponse, _Mapping]] = ...) -> None: ...

@@ -84,8 +84,8 @@ class WorkerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Cancel(self, request, context):
-        """Cancel a running call by id (the transport's own cancellation works too;
-        this reaches a call whose transport stream is already gone).
+        """Cancel a running call by id, and optionally wait until it has ended
+        (this reaches a call whose transport stream is already gone).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file snakepit/worker/v1/worker.proto.
  */
 export const file_snakepit_worker_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zbmFrZXBpdC93b3JrZXIvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC53b3JrZXIudjEiLAoHUGF5bG9hZBIMCgRqc29uGAEgASgMEhMKC2F0dGFjaG1lbnRzGAIgAygMIvQBCgtDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJEgwKBHRvb2wYAiABKAkSKQoEYXJncxgDIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYBCABKAkSGAoQZGVhZGxpbmVfdW5peF9tcxgFIAEoAxI9CgdoZWFkZXJzGAYgAygLMiwuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0LkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoCglUb29sRXJyb3ISDAoEY29kZRgBIAEoCRITCgtweXRob25fdHlwZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXRyYWNlYmFjaxgEIAEoCRIUCgxkZXRhaWxzX2pzb24YBSABKAwieAoMQ2FsbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkSAASLgoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEVycm9ySABCCQoHb3V0Y29tZSJ1Cg1TdHJlYW1NZXNzYWdlEiwKBWNodW5rGAEgASgLMhsuc25ha2VwaXQud29ya2VyLnYxLlBheWxvYWRIABIuCgVlcnJvchgCIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sRXJyb3JIAEIGCgRraW5kIjEKDUNhbmNlbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoCRIPCgd3YWl0X21zGAIgASgNIjEKDkNhbmNlbFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGZpbmlzaGVkGAIgASgIIhEKD0Rlc2NyaWJlUmVxdWVzdCJdCglQYXJhbUluZm8SDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEhAKCHJlcXVpcmVkGAMgASgIEhQKDGRlZmF1bHRfanNvbhgEIAEoDBIMCgRraW5kGAUgASgJIooBCghUb29sSW5mbxIMCgRuYW1lGAEgASgJEgsKA2RvYxgCIAEoCRItCgZwYXJhbXMYAyADKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuUGFyYW1JbmZvEg8KB3JldHVybnMYBCABKAkSEQoJc3RyZWFtaW5nGAUgASgIEhAKCGlzX2FzeW5jGAYgASgIIsYBCgpXb3JrZXJJbmZvEgsKA3BpZBgBIAEoAxIWCg5weXRob25fdmVyc2lvbhgCIAEoCRIWCg5pbXBsZW1lbnRhdGlvbhgDIAEoCRIVCg1mcmVlX3RocmVhZGVkGAQgASgIEhMKC2dpbF9lbmFibGVkGAUgASgIEg8KB3RocmVhZHMYBiABKAUSDwoHYWRhcHRlchgHIAEoCRIbChNhZGFwdGVyX3RocmVhZF9zYWZlGAggASgIEhAKCHBsYXRmb3JtGAkgASgJIm8KEERlc2NyaWJlUmVzcG9uc2USLgoGd29ya2VyGAEgASgLMh4uc25ha2VwaXQud29ya2VyLnYxLldvcmtlckluZm8SKwoFdG9vbHMYAiADKAsyHC5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEluZm8iDwoNSGVhbHRoUmVxdWVzdCKzAQoOSGVhbHRoUmVzcG9uc2USDgoGc3RhdHVzGAEgASgJEhQKDGFjdGl2ZV9jYWxscxgCIAEoBRIQCghjYXBhY2l0eRgDIAEoBRIYChByZXF1ZXN0c19zdGFydGVkGAQgASgEEhEKCXJzc19ieXRlcxgFIAEoBBIRCglwc3NfYnl0ZXMYBiABKAQSEQoJdXNzX2J5dGVzGAcgASgEEhYKDnVwdGltZV9zZWNvbmRzGAggASgBIiIKDERyYWluUmVxdWVzdBISCgp0aW1lb3V0X21zGAEgASgDIiUKDURyYWluUmVzcG9uc2USFAoMYWN0aXZlX2NhbGxzGAEgASgFIgsKCVN0cmVhbUVuZCIeCgxTdHJlYW1DcmVkaXQSDgoGY2h1bmtzGAEgASgNIooDCglEYXRhRnJhbWUSDwoHY2FsbF9pZBgBIAEoCRIyCgdleGVjdXRlGAIgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMQoGc3RyZWFtGAMgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMgoGY3JlZGl0GAQgASgLMiAuc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbUNyZWRpdEgAEjMKBmNhbmNlbBgFIAEoCzIhLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXF1ZXN0SAASMgoGcmVzdWx0GAYgASgLMiAuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXNwb25zZUgAEjIKBWNodW5rGAcgASgLMiEuc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbU1lc3NhZ2VIABIsCgNlbmQYCCABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtRW5kSABCBgoEa2luZDL0AwoNV29ya2VyU2VydmljZRJMCgdFeGVjdXRlEh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0GiAuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXNwb25zZRJOCgZTdHJlYW0SHy5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlcXVlc3QaIS5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtTWVzc2FnZTABEk8KBkNhbmNlbBIhLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXF1ZXN0GiIuc25ha2VwaXQud29ya2VyLnYxLkNhbmNlbFJlc3BvbnNlElUKCERlc2NyaWJlEiMuc25ha2VwaXQud29ya2VyLnYxLkRlc2NyaWJlUmVxdWVzdBokLnNuYWtlcGl0Lndvcmtlci52MS5EZXNjcmliZVJlc3BvbnNlEk8KBkhlYWx0aBIhLnNuYWtlcGl0Lndvcmtlci52MS5IZWFsdGhSZXF1ZXN0GiIuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlc3BvbnNlEkwKBURyYWluEiAuc25ha2VwaXQud29ya2VyLnYxLkRyYWluUmVxdWVzdBohLnNuYWtlcGl0Lndvcmtlci52MS5EcmFpblJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch9zbmFrZXBpdC93b3JrZXIvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC53b3JrZXIudjEiLAoHUGF5bG9hZBIMCgRqc29uGAEgASgMEhMKC2F0dGFjaG1lbnRzGAIgAygMIvQBCgtDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJEgwKBHRvb2wYAiABKAkSKQoEYXJncxgDIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYBCABKAkSGAoQZGVhZGxpbmVfdW5peF9tcxgFIAEoAxI9CgdoZWFkZXJzGAYgAygLMiwuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0LkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoCglUb29sRXJyb3ISDAoEY29kZRgBIAEoCRITCgtweXRob25fdHlwZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXRyYWNlYmFjaxgEIAEoCRIUCgxkZXRhaWxzX2pzb24YBSABKAwieAoMQ2FsbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkSAASLgoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEVycm9ySABCCQoHb3V0Y29tZSJ1Cg1TdHJlYW1NZXNzYWdlEiwKBWNodW5rGAEgASgLMhsuc25ha2VwaXQud29ya2VyLnYxLlBheWxvYWRIABIuCgVlcnJvchgCIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sRXJyb3JIAEIGCgRraW5kIjEKDUNhbmNlbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoCRIPCgd3YWl0X21zGAIgASgNIjEKDkNhbmNlbFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGZpbmlzaGVkGAIgASgIIhEKD0Rlc2NyaWJlUmVxdWVzdCJdCglQYXJhbUluZm8SDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEhAKCHJlcXVpcmVkGAMgASgIEhQKDGRlZmF1bHRfanNvbhgEIAEoDBIMCgRraW5kGAUgASgJIooBCghUb29sSW5mbxIMCgRuYW1lGAEgASgJEgsKA2RvYxgCIAEoCRItCgZwYXJhbXMYAyADKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuUGFyYW1JbmZvEg8KB3JldHVybnMYBCABKAkSEQoJc3RyZWFtaW5nGAUgASgIEhAKCGlzX2FzeW5jGAYgASgIIsYBCgpXb3JrZXJJbmZvEgsKA3BpZBgBIAEoAxIWCg5weXRob25fdmVyc2lvbhgCIAEoCRIWCg5pbXBsZW1lbnRhdGlvbhgDIAEoCRIVCg1mcmVlX3RocmVhZGVkGAQgASgIEhMKC2dpbF9lbmFibGVkGAUgASgIEg8KB3RocmVhZHMYBiABKAUSDwoHYWRhcHRlchgHIAEoCRIbChNhZGFwdGVyX3RocmVhZF9zYWZlGAggASgIEhAKCHBsYXRmb3JtGAkgASgJIm8KEERlc2NyaWJlUmVzcG9uc2USLgoGd29ya2VyGAEgASgLMh4uc25ha2VwaXQud29ya2VyLnYxLldvcmtlckluZm8SKwoFdG9vbHMYAiADKAsyHC5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEluZm8iDwoNSGVhbHRoUmVxdWVzdCKzAQoOSGVhbHRoUmVzcG9uc2USDgoGc3RhdHVzGAEgASgJEhQKDGFjdGl2ZV9jYWxscxgCIAEoBRIQCghjYXBhY2l0eRgDIAEoBRIYChByZXF1ZXN0c19zdGFydGVkGAQgASgEEhEKCXJzc19ieXRlcxgFIAEoBBIRCglwc3NfYnl0ZXMYBiABKAQSEQoJdXNzX2J5dGVzGAcgASgEEhYKDnVwdGltZV9zZWNvbmRzGAggASgBIiIKDERyYWluUmVxdWVzdBISCgp0aW1lb3V0X21zGAEgASgDIiUKDURyYWluUmVzcG9uc2USFAoMYWN0aXZlX2NhbGxzGAEgASgFIgsKCVN0cmVhbUVuZCIeCgxTdHJlYW1DcmVkaXQSDgoGY2h1bmtzGAEgASgNIp0GCglEYXRhRnJhbWUSDwoHY2FsbF9pZBgBIAEoCRIyCgdleGVjdXRlGAIgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMQoGc3RyZWFtGAMgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMgoGY3JlZGl0GAQgASgLMiAuc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbUNyZWRpdEgAEjMKBmNhbmNlbBgFIAEoCzIhLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXF1ZXN0SAASNwoIZGVzY3JpYmUYCSABKAsyIy5zbmFrZXBpdC53b3JrZXIudjEuRGVzY3JpYmVSZXF1ZXN0SAASMwoGaGVhbHRoGAogASgLMiEuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlcXVlc3RIABIxCgVkcmFpbhgLIAEoCzIgLnNuYWtlcGl0Lndvcmtlci52MS5EcmFpblJlcXVlc3RIABIyCgZyZXN1bHQYBiABKAsyIC5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlc3BvbnNlSAASMgoFY2h1bmsYByABKAsyIS5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtTWVzc2FnZUgAEiwKA2VuZBgIIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5TdHJlYW1FbmRIABI6CgxjYW5jZWxfcmVwbHkYDCABKAsyIi5zbmFrZXBpdC53b3JrZXIudjEuQ2FuY2VsUmVzcG9uc2VIABI+Cg5kZXNjcmliZV9yZXBseRgNIAEoCzIkLnNuYWtlcGl0Lndvcmtlci52MS5EZXNjcmliZVJlc3BvbnNlSAASOgoMaGVhbHRoX3JlcGx5GA4gASgLMiIuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlc3BvbnNlSAASOAoLZHJhaW5fcmVwbHkYDyABKAsyIS5zbmFrZXBpdC53b3JrZXIudjEuRHJhaW5SZXNwb25zZUgAQgYKBGtpbmQy9AMKDVdvcmtlclNlcnZpY2USTAoHRXhlY3V0ZRIfLnNuYWtlcGl0Lndvcmtlci52MS5DYWxsUmVxdWVzdBogLnNuYWtlcGl0Lndvcmtlci52MS5DYWxsUmVzcG9uc2USTgoGU3RyZWFtEh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0GiEuc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbU1lc3NhZ2UwARJPCgZDYW5jZWwSIS5zbmFrZXBpdC53b3JrZXIudjEuQ2FuY2VsUmVxdWVzdBoiLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXNwb25zZRJVCghEZXNjcmliZRIjLnNuYWtlcGl0Lndvcmtlci52MS5EZXNjcmliZVJlcXVlc3QaJC5zbmFrZXBpdC53b3JrZXIudjEuRGVzY3JpYmVSZXNwb25zZRJPCgZIZWFsdGgSIS5zbmFrZXBpdC53b3JrZXIudjEuSGVhbHRoUmVxdWVzdBoiLnNuYWtlcGl0Lndvcmtlci52MS5IZWFsdGhSZXNwb25zZRJMCgVEcmFpbhIgLnNuYWtlcGl0Lndvcmtlci52MS5EcmFpblJlcXVlc3QaIS5zbmFrZXBpdC53b3JrZXIudjEuRHJhaW5SZXNwb25zZWIGcHJvdG8z");
 
 /**
  * JSON text plus the binary attachments its placeholders point into.
@@ -72,8 +72,9 @@ export type CallRequest = Message<"snakepit.worker.v1.CallRequest"> & {
   sessionId: string;
 
   /**
-   * Absolute deadline in Unix epoch milliseconds; 0 means none. The transport
-   * deadline (grpc-timeout) is set as well; this copy lets the tool read it.
+   * Absolute deadline in Unix epoch milliseconds; 0 means none. Over the
+   * network the transport deadline (connect-timeout-ms) is set as well and the
+   * earlier of the two applies, so a skewed clock can only shorten a call.
    *
    * @generated from field: int64 deadline_unix_ms = 5;
    */
@@ -597,7 +598,7 @@ export type DataFrame = Message<"snakepit.worker.v1.DataFrame"> & {
    */
   kind: {
     /**
-     * pool -> worker
+     * pool -> worker, data lane
      *
      * @generated from field: snakepit.worker.v1.CallRequest execute = 2;
      */
@@ -617,13 +618,33 @@ export type DataFrame = Message<"snakepit.worker.v1.DataFrame"> & {
     case: "credit";
   } | {
     /**
+     * pool -> worker, control lane
+     *
      * @generated from field: snakepit.worker.v1.CancelRequest cancel = 5;
      */
     value: CancelRequest;
     case: "cancel";
   } | {
     /**
-     * worker -> pool
+     * @generated from field: snakepit.worker.v1.DescribeRequest describe = 9;
+     */
+    value: DescribeRequest;
+    case: "describe";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.HealthRequest health = 10;
+     */
+    value: HealthRequest;
+    case: "health";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.DrainRequest drain = 11;
+     */
+    value: DrainRequest;
+    case: "drain";
+  } | {
+    /**
+     * worker -> pool, data lane
      *
      * @generated from field: snakepit.worker.v1.CallResponse result = 6;
      */
@@ -641,6 +662,32 @@ export type DataFrame = Message<"snakepit.worker.v1.DataFrame"> & {
      */
     value: StreamEnd;
     case: "end";
+  } | {
+    /**
+     * worker -> pool, control lane
+     *
+     * @generated from field: snakepit.worker.v1.CancelResponse cancel_reply = 12;
+     */
+    value: CancelResponse;
+    case: "cancelReply";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.DescribeResponse describe_reply = 13;
+     */
+    value: DescribeResponse;
+    case: "describeReply";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.HealthResponse health_reply = 14;
+     */
+    value: HealthResponse;
+    case: "healthReply";
+  } | {
+    /**
+     * @generated from field: snakepit.worker.v1.DrainResponse drain_reply = 15;
+     */
+    value: DrainResponse;
+    case: "drainReply";
   } | { case: undefined; value?: undefined };
 };
 
@@ -676,8 +723,8 @@ export const WorkerService: GenService<{
     output: typeof StreamMessageSchema;
   },
   /**
-   * Cancel a running call by id (the transport's own cancellation works too;
-   * this reaches a call whose transport stream is already gone).
+   * Cancel a running call by id, and optionally wait until it has ended
+   * (this reaches a call whose transport stream is already gone).
    *
    * @generated from rpc snakepit.worker.v1.WorkerService.Cancel
    */
