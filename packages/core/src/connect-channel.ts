@@ -1,11 +1,19 @@
 /**
- * The Connect-RPC channel: the gRPC protocol over HTTP/2, to a worker listening
- * on a Unix socket (local workers) or a TCP address (workers elsewhere).
+ * The Connect-RPC channel: the Connect protocol (binary protobuf) over HTTP/1.1
+ * keep-alive connections, to a worker's network server on a Unix socket (the
+ * "connect" transport of local workers) or on TCP, with optional TLS (workers
+ * on other hosts).
+ *
+ * HTTP/1.1 rather than HTTP/2: the worker serves it with Python's standard
+ * library, so it needs no grpcio and runs on free-threaded CPython (ADR 5); and
+ * a worker that goes away closes sockets instead of sending a GOAWAY that
+ * HTTP/2 session managers may raise outside any call.
  */
-import { connect as netConnect } from "node:net";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createConnectTransport } from "@connectrpc/connect-node";
 import {
   CancelRequestSchema,
   DescribeRequestSchema,
@@ -17,32 +25,50 @@ import {
 } from "./gen/snakepit/worker/v1/worker_pb.js";
 import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./worker-channel.js";
 
+export interface ConnectChannelTls {
+  /** PEM of the CA that signed the worker's certificate (default: the system's CAs). */
+  ca?: string | Buffer;
+  /** PEM client certificate and key, for workers that require client certificates. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** The name to check the worker's certificate against (default: the address's host). */
+  servername?: string;
+}
+
 export interface ConnectChannelOptions {
-  /** "unix:/path/to.sock", or "host:port" / "http://host:port" for TCP. */
+  /** "unix:/path/to.sock", or "host:port" / "http(s)://host:port" for TCP. */
   address: string;
-  /** Shared secret sent as `x-snakepit-token` (workers started with --token-env). */
+  /** Shared secret sent as `x-snakepit-token` (workers started with a token). */
   token?: string;
+  /** Speak TLS to the worker (an https:// address implies it). */
+  tls?: ConnectChannelTls;
   /** Largest message either way, in bytes. */
   maxMessageBytes: number;
+  /** Most connections kept open to this worker (one per call in flight). Default 64. */
+  maxSockets?: number;
   interceptors?: Interceptor[];
 }
 
 /** Headroom over the payload limit for the envelope (ids, headers, field tags). */
 const ENVELOPE_BYTES = 1024 * 1024;
+/** setTimeout's largest delay; longer deadlines are left to the worker. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createConnectChannel(options: ConnectChannelOptions): WorkerChannel {
   const { address } = options;
+  const secure = options.tls !== undefined || address.startsWith("https://");
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64 };
+  const agent = secure ? new HttpsAgent({ ...agentOptions, ...(options.tls ?? {}) }) : new HttpAgent(agentOptions);
   let baseUrl: string;
-  let sessionOptions = {};
+  let nodeOptions: Record<string, unknown> = { agent };
   if (address.startsWith("unix:")) {
-    const path = address.slice("unix:".length);
     baseUrl = "http://localhost";
-    sessionOptions = { createConnection: () => netConnect(path) };
+    nodeOptions = { agent, socketPath: address.slice("unix:".length) };
+  } else if (address.includes("://")) {
+    baseUrl = address;
   } else {
-    baseUrl = address.includes("://") ? address : `http://${address}`;
+    baseUrl = `${secure ? "https" : "http"}://${address}`;
   }
-  // One HTTP/2 connection per worker, kept open; we own it so close() can end it.
-  const sessionManager = new Http2SessionManager(baseUrl, { pingIntervalMs: 30_000, pingTimeoutMs: 15_000 }, sessionOptions);
   const interceptors: Interceptor[] = [...(options.interceptors ?? [])];
   if (options.token !== undefined) {
     const token = options.token;
@@ -51,10 +77,13 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
       return next(req);
     });
   }
-  const transport = createGrpcTransport({
+  const transport = createConnectTransport({
     baseUrl,
-    sessionManager,
+    httpVersion: "1.1",
+    useBinaryFormat: true,
+    nodeOptions,
     interceptors,
+    acceptCompression: [],
     readMaxBytes: options.maxMessageBytes + ENVELOPE_BYTES,
     writeMaxBytes: options.maxMessageBytes + ENVELOPE_BYTES,
   });
@@ -64,11 +93,12 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
   const callOptions = (o: ChannelCallOptions | undefined) => {
     const out: { signal?: AbortSignal; timeoutMs?: number } = {};
     if (o?.signal) out.signal = o.signal;
-    if (o?.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)) out.timeoutMs = Math.max(1, Math.ceil(o.timeoutMs));
+    if (o?.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) out.timeoutMs = Math.max(1, Math.ceil(o.timeoutMs));
     return out;
   };
 
   async function unary<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (closed) throw new ChannelFailure("unavailable", "the channel was closed");
     try {
       return await fn();
     } catch (err) {
@@ -79,11 +109,11 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
   return {
     execute: (request: CallRequest, o) => unary(() => client.execute(request, callOptions(o)), o.signal),
     stream(request: CallRequest, o): AsyncIterable<StreamMessage> {
-      const inner = client.stream(request, callOptions(o));
       return {
         async *[Symbol.asyncIterator]() {
+          if (closed) throw new ChannelFailure("unavailable", "the channel was closed");
           try {
-            yield* inner;
+            yield* client.stream(request, callOptions(o));
           } catch (err) {
             throw toChannelFailure(err, o.signal);
           }
@@ -91,7 +121,7 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
       };
     },
     cancel: (callId, waitMs, o) =>
-      unary(() => client.cancel(create(CancelRequestSchema, { callId, waitMs }), callOptions(o)), o?.signal),
+      unary(() => client.cancel(create(CancelRequestSchema, { callId, waitMs: Math.max(0, Math.ceil(waitMs)) }), callOptions(o)), o?.signal),
     describe: (o) => unary(() => client.describe(create(DescribeRequestSchema), callOptions(o)), o?.signal),
     health: (o) => unary(() => client.health(create(HealthRequestSchema), callOptions(o)), o?.signal),
     drain: (timeoutMs, o) =>
@@ -99,7 +129,7 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
     close() {
       if (closed) return;
       closed = true;
-      sessionManager.abort(new ConnectError("channel closed", Code.Canceled));
+      agent.destroy();
     },
   };
 }
@@ -115,6 +145,7 @@ function toChannelFailure(err: unknown, signal: AbortSignal | undefined): Channe
     case Code.Canceled:
       return new ChannelFailure("aborted", ce.rawMessage, { cause: ce });
     case Code.Unauthenticated:
+      return new ChannelFailure("protocol", `the worker refused the token (x-snakepit-token is missing or wrong): ${ce.rawMessage}`, { cause: ce });
     case Code.PermissionDenied:
     case Code.Unimplemented:
     case Code.ResourceExhausted:

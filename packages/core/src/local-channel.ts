@@ -1,23 +1,38 @@
 /**
- * The local data plane: Execute and Stream as length-prefixed DataFrames on a
- * socketpair shared with a worker the pool spawned. Control calls (Cancel,
- * Describe, Health, Drain) go to the worker's gRPC server through `control`.
+ * The local transport: every WorkerService message as a length-prefixed
+ * DataFrame on two socketpairs shared with a worker the pool spawned (see the
+ * end of worker.proto). No HTTP, no gRPC, no listening socket.
  *
- * Same messages, same semantics as the Connect channel: deadlines travel in the
- * request and the worker enforces them; an abort sends a cancel frame (and the
- * pool follows up with the Cancel RPC); streams have flow control (credits), so
- * a slow consumer never makes the worker buffer without bound.
+ * - The data lane carries calls (execute, stream, credits; results, chunks, ends).
+ * - The control lane carries what must be answered while every tool slot is
+ *   busy: cancel, describe, health, drain.
+ *
+ * Same messages, same semantics as the Connect channel: the deadline travels in
+ * the request and the worker enforces it (the timer here only answers the caller
+ * on time); an abort or a deadline ends the call on this side, and the pool
+ * then sends one cancel() that waits until the worker has really stopped it;
+ * streams have flow control (credits), so a slow consumer never makes the
+ * worker buffer without bound.
  */
 import type { Duplex } from "node:stream";
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import {
   CancelRequestSchema,
   DataFrameSchema,
+  DescribeRequestSchema,
+  DrainRequestSchema,
+  HealthRequestSchema,
   StreamCreditSchema,
   type CallRequest,
   type CallResponse,
+  type CancelResponse,
+  type DataFrame,
+  type DescribeResponse,
+  type DrainResponse,
+  type HealthResponse,
   type StreamMessage,
 } from "./gen/snakepit/worker/v1/worker_pb.js";
+import { createFrameLane } from "./frame-lane.js";
 import { decodeFrame, encodeCallFrame, encodeFrame, type IncomingFrame, type Outcome } from "./local-frames.js";
 import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./worker-channel.js";
 
@@ -25,6 +40,8 @@ import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./w
 const STREAM_WINDOW = 16;
 const CREDIT_BATCH = STREAM_WINDOW / 2;
 const ENVELOPE_BYTES = 1024 * 1024;
+/** setTimeout's largest delay; a longer deadline is left to the worker, which enforces it too. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface PendingUnary {
   kind: "unary";
@@ -38,100 +55,83 @@ interface PendingStream {
   fail(err: unknown): void;
 }
 
+type ControlCase = "cancelReply" | "describeReply" | "healthReply" | "drainReply";
+
+interface PendingControl {
+  resolve(frame: DataFrame): void;
+  reject(err: unknown): void;
+}
+
 export interface LocalChannelOptions {
-  /** The pool's end of the socketpair. */
-  socket: Duplex;
-  /** The gRPC channel to the same worker, for everything but Execute and Stream. */
-  control: WorkerChannel;
+  /** The pool's end of the data-lane socketpair. */
+  data: Duplex;
+  /** The pool's end of the control-lane socketpair. */
+  control: Duplex;
   maxMessageBytes: number;
 }
 
 export function createLocalChannel(options: LocalChannelOptions): WorkerChannel {
-  const { socket, control } = options;
-  const maxFrame = options.maxMessageBytes + ENVELOPE_BYTES;
-  const pending = new Map<string, PendingUnary | PendingStream>();
+  const maxFrameBytes = options.maxMessageBytes + ENVELOPE_BYTES;
+  const calls = new Map<string, PendingUnary | PendingStream>();
+  // Control replies come back under the request's call_id; a cancel's call_id is
+  // the call it cancels, so several may share one id: answered in order.
+  const controls = new Map<string, PendingControl[]>();
+  let nextControlId = 0;
   let closed: ChannelFailure | undefined;
 
-  // ---- frames in --------------------------------------------------------------
-  let chunks: Buffer[] = [];
-  let buffered = 0;
-  let need = 4; // bytes needed for the next step: a header, then a body
-  let bodyLength = -1;
-
-  function take(n: number): Buffer {
-    // Usually the whole frame sits in the first chunk: no copy then.
-    const first = chunks[0]!;
-    if (first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) chunks.shift();
-      else chunks[0] = first.subarray(n);
-      buffered -= n;
-      return out;
-    }
-    const all = Buffer.concat(chunks, buffered);
-    const out = all.subarray(0, n);
-    chunks = all.length > n ? [all.subarray(n)] : [];
-    buffered -= n;
-    return out;
-  }
-
-  socket.on("data", (data: Buffer) => {
-    chunks.push(data);
-    buffered += data.length;
-    while (buffered >= need) {
-      if (bodyLength < 0) {
-        bodyLength = take(4).readUInt32BE(0);
-        if (bodyLength > maxFrame) {
-          shutdown(new ChannelFailure("protocol", `worker sent a frame of ${bodyLength} bytes, over the limit of ${maxFrame}`));
-          socket.destroy();
-          return;
-        }
-        need = bodyLength;
-      } else {
-        const body = take(bodyLength);
-        bodyLength = -1;
-        need = 4;
-        // A plain Uint8Array view, so bytes fields come out as Uint8Array, not Buffer.
-        onFrame(decodeFrame(new Uint8Array(body.buffer, body.byteOffset, body.byteLength)));
-      }
-    }
+  const data = createFrameLane({
+    socket: options.data,
+    maxFrameBytes,
+    onFrame: (body) => onDataFrame(decodeFrame(body)),
+    onClose: (reason) => shutdown(new ChannelFailure("unavailable", reason)),
   });
-  const onGone = () => shutdown(new ChannelFailure("unavailable", "the worker's data socket closed"));
-  socket.on("close", onGone);
-  socket.on("error", onGone);
+  const control = createFrameLane({
+    socket: options.control,
+    maxFrameBytes,
+    onFrame: (body) => onControlFrame(fromBinary(DataFrameSchema, body)),
+    onClose: (reason) => shutdown(new ChannelFailure("unavailable", reason)),
+  });
 
-  function onFrame(frame: IncomingFrame): void {
-    const p = pending.get(frame.callId);
+  function onDataFrame(frame: IncomingFrame): void {
+    const p = calls.get(frame.callId);
     if (!p) return; // a call we gave up on (aborted, deadline): its late answer is dropped
     if (p.kind === "unary" && frame.kind === "result") {
-      pending.delete(frame.callId);
+      calls.delete(frame.callId);
       p.resolve(asCallResponse(frame.outcome));
     } else if (p.kind === "stream" && frame.kind === "chunk") {
       p.push(asStreamMessage(frame.outcome));
     } else if (p.kind === "stream" && frame.kind === "end") {
-      pending.delete(frame.callId);
+      calls.delete(frame.callId);
       p.push("end");
     }
+  }
+
+  function onControlFrame(frame: DataFrame): void {
+    const waiting = controls.get(frame.callId);
+    const p = waiting?.shift();
+    if (!p) return; // a reply that came after its request timed out
+    if (waiting!.length === 0) controls.delete(frame.callId);
+    p.resolve(frame);
   }
 
   function shutdown(reason: ChannelFailure): void {
     if (closed) return;
     closed = reason;
-    for (const [id, p] of pending) {
-      pending.delete(id);
+    for (const [id, p] of calls) {
+      calls.delete(id);
       if (p.kind === "unary") p.reject(reason);
       else p.fail(reason);
     }
-  }
-
-  // ---- frames out -------------------------------------------------------------
-  /** Write one length-prefixed frame. */
-  function send(frame: Uint8Array): void {
-    socket.write(frame);
+    for (const [id, waiting] of controls) {
+      controls.delete(id);
+      for (const p of waiting) p.reject(reason);
+    }
+    data.destroy();
+    control.destroy();
   }
 
   function sendCall(kind: "execute" | "stream", request: CallRequest): void {
-    send(
+    data.send(
       encodeCallFrame(kind, {
         callId: request.callId,
         tool: request.tool,
@@ -144,23 +144,12 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
     );
   }
 
-  function sendCancel(callId: string): void {
-    if (!closed) send(encodeFrame(create(DataFrameSchema, { callId, kind: { case: "cancel", value: create(CancelRequestSchema, { callId }) } })));
-  }
-
-  /** Arm the deadline and abort for one call; returns a disarm function. */
-  function guard(callId: string, o: ChannelCallOptions, fail: (err: ChannelFailure) => void): () => void {
+  /** Answer the caller on time when its signal aborts or its deadline passes; returns a disarm function. */
+  function guard(o: ChannelCallOptions, fail: (err: ChannelFailure) => void): () => void {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      sendCancel(callId);
-      fail(new ChannelFailure("aborted", "the call was aborted"));
-    };
-    if (o.timeoutMs !== undefined && Number.isFinite(o.timeoutMs)) {
-      timer = setTimeout(() => {
-        // The worker enforces the deadline too (it is in the request); this answers the caller on time.
-        sendCancel(callId);
-        fail(new ChannelFailure("deadline_exceeded", `deadline of ${o.timeoutMs} ms passed`));
-      }, o.timeoutMs);
+    const onAbort = () => fail(new ChannelFailure("aborted", "the call was aborted"));
+    if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) {
+      timer = setTimeout(() => fail(new ChannelFailure("deadline_exceeded", `deadline of ${o.timeoutMs} ms passed`)), o.timeoutMs);
     }
     o.signal?.addEventListener("abort", onAbort, { once: true });
     return () => {
@@ -169,18 +158,56 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
     };
   }
 
+  /** Send one control frame and wait for its reply of the expected kind. */
+  function request<C extends ControlCase>(
+    callId: string,
+    kind: DataFrame["kind"],
+    expected: C,
+    o: ChannelCallOptions | undefined,
+  ): Promise<Extract<DataFrame["kind"], { case: C }>["value"]> {
+    if (closed) return Promise.reject(closed);
+    if (o?.signal?.aborted) return Promise.reject(new ChannelFailure("aborted", "the request was aborted"));
+    return new Promise((resolve, reject) => {
+      const entry: PendingControl = {
+        resolve: (frame) => {
+          disarm();
+          if (frame.kind.case === expected) resolve(frame.kind.value as never);
+          else reject(new ChannelFailure("protocol", `the worker answered ${expected.replace("Reply", "")} with ${frame.kind.case ?? "an empty frame"}`));
+        },
+        reject: (err) => {
+          disarm();
+          reject(err);
+        },
+      };
+      const disarm = guard(o ?? {}, (err) => {
+        const waiting = controls.get(callId);
+        const i = waiting?.indexOf(entry) ?? -1;
+        if (i >= 0) waiting!.splice(i, 1);
+        if (waiting?.length === 0) controls.delete(callId);
+        disarm();
+        reject(err);
+      });
+      const waiting = controls.get(callId);
+      if (waiting) waiting.push(entry);
+      else controls.set(callId, [entry]);
+      control.send(encodeFrame(create(DataFrameSchema, { callId, kind })));
+    });
+  }
+
+  const controlId = () => `ctl-${(nextControlId++).toString(36)}`;
+
   return {
-    execute(request: CallRequest, o: ChannelCallOptions): Promise<CallResponse> {
+    execute(req: CallRequest, o: ChannelCallOptions): Promise<CallResponse> {
       if (closed) return Promise.reject(closed);
       if (o.signal?.aborted) return Promise.reject(new ChannelFailure("aborted", "the call was aborted"));
-      const callId = request.callId;
+      const callId = req.callId;
       return new Promise<CallResponse>((resolve, reject) => {
-        const disarm = guard(callId, o, (err) => {
-          pending.delete(callId);
+        const disarm = guard(o, (err) => {
+          calls.delete(callId);
           disarm();
           reject(err);
         });
-        pending.set(callId, {
+        calls.set(callId, {
           kind: "unary",
           resolve: (res) => {
             disarm();
@@ -191,16 +218,16 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
             reject(err);
           },
         });
-        sendCall("execute", request);
+        sendCall("execute", req);
       });
     },
 
-    stream(request: CallRequest, o: ChannelCallOptions): AsyncIterable<StreamMessage> {
+    stream(req: CallRequest, o: ChannelCallOptions): AsyncIterable<StreamMessage> {
       return {
         async *[Symbol.asyncIterator]() {
           if (closed) throw closed;
           if (o.signal?.aborted) throw new ChannelFailure("aborted", "the call was aborted");
-          const callId = request.callId;
+          const callId = req.callId;
           const queue: Array<StreamMessage | "end"> = [];
           let failure: unknown;
           let wake: (() => void) | undefined;
@@ -209,12 +236,12 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
             wake = undefined;
             w?.();
           };
-          const disarm = guard(callId, o, (err) => {
-            pending.delete(callId);
+          const disarm = guard(o, (err) => {
+            calls.delete(callId);
             failure ??= err;
             notify();
           });
-          pending.set(callId, {
+          calls.set(callId, {
             kind: "stream",
             push: (m) => {
               queue.push(m);
@@ -225,39 +252,42 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
               notify();
             },
           });
-          sendCall("stream", request);
+          sendCall("stream", req);
           let consumed = 0;
-          let finished = false;
           try {
             for (;;) {
               if (queue.length === 0 && failure === undefined) await new Promise<void>((r) => (wake = r));
               if (queue.length === 0 && failure !== undefined) throw failure;
               const next = queue.shift()!;
-              if (next === "end") {
-                finished = true;
-                return;
-              }
+              if (next === "end") return;
               yield next;
-              if (++consumed % CREDIT_BATCH === 0 && !closed) {
-                send(encodeFrame(create(DataFrameSchema, { callId, kind: { case: "credit", value: create(StreamCreditSchema, { chunks: CREDIT_BATCH }) } })));
+              if (++consumed % CREDIT_BATCH === 0) {
+                data.send(encodeFrame(create(DataFrameSchema, { callId, kind: { case: "credit", value: create(StreamCreditSchema, { chunks: CREDIT_BATCH }) } })));
               }
             }
           } finally {
             disarm();
-            if (!finished && pending.delete(callId)) sendCancel(callId);
+            // Left early (the consumer stopped): drop the rest; the pool cancels the call.
+            calls.delete(callId);
           }
         },
       };
     },
 
-    cancel: (callId, waitMs, o) => control.cancel(callId, waitMs, o),
-    describe: (o) => control.describe(o),
-    health: (o) => control.health(o),
-    drain: (timeoutMs, o) => control.drain(timeoutMs, o),
+    cancel(callId: string, waitMs: number, o?: ChannelCallOptions): Promise<CancelResponse> {
+      return request(callId, { case: "cancel", value: create(CancelRequestSchema, { callId, waitMs: Math.max(0, Math.ceil(waitMs)) }) }, "cancelReply", o);
+    },
+    describe(o?: ChannelCallOptions): Promise<DescribeResponse> {
+      return request(controlId(), { case: "describe", value: create(DescribeRequestSchema) }, "describeReply", o);
+    },
+    health(o?: ChannelCallOptions): Promise<HealthResponse> {
+      return request(controlId(), { case: "health", value: create(HealthRequestSchema) }, "healthReply", o);
+    },
+    drain(timeoutMs: number, o?: ChannelCallOptions): Promise<DrainResponse> {
+      return request(controlId(), { case: "drain", value: create(DrainRequestSchema, { timeoutMs: BigInt(Math.ceil(timeoutMs)) }) }, "drainReply", o);
+    },
     close() {
       shutdown(new ChannelFailure("unavailable", "the channel was closed"));
-      socket.destroy();
-      control.close();
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The built-in local profiles. "process": one call per Python process. "thread":
  * each Python process runs `threadsPerWorker` calls at once on its own threads.
- * Both spawn `python -m snakepit_bridge` and talk to it over a Unix socket in the
- * pool's private directory.
+ * Both spawn `python -m snakepit_bridge` and talk to it over two socketpairs
+ * (the local transport), or, with `transport: "connect"`, over Connect-RPC on a
+ * Unix socket in the pool's private directory.
  */
 import { join } from "node:path";
 import { createConnectChannel } from "./connect-channel.js";
@@ -34,6 +35,9 @@ function runtimeInfo(r: ReadyMessage): WorkerRuntimeInfo {
     adapter: r.adapter,
     adapterThreadSafe: r.adapter_thread_safe,
     platform: r.platform ?? process.platform,
+    ...(r.memory
+      ? { memoryBaseline: { rssBytes: r.memory.rss_bytes, pssBytes: r.memory.pss_bytes, ussBytes: r.memory.uss_bytes } }
+      : {}),
   };
 }
 
@@ -46,23 +50,21 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     poolName: ctx.poolName,
     executable,
     adapter: options.python.adapter,
-    listen: `unix:${join(ctx.runtimeDir, socketName)}`,
+    listen: options.transport === "local" ? undefined : `unix:${join(ctx.runtimeDir, socketName)}`,
     threads,
     maxMessageBytes: options.maxPayloadBytes,
     cwd: options.python.cwd,
     env: { ...extraEnv, ...(options.python.env ?? {}) },
     interpreterArgs: options.python.args ?? [],
-    dataPlane: options.transport === "local",
     startTimeoutMs: options.startTimeoutMs,
     signal: ctx.signal,
     onOutput: (stream, line) => ctx.onOutput(stream, line),
   });
   const info = runtimeInfo(spawned.ready);
   for (const warning of spawned.ready.warnings ?? []) ctx.logger.warn(warning, { workerId: ctx.workerId, pool: ctx.poolName });
-  const connect = createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
-  const channel = spawned.data
-    ? createLocalChannel({ socket: spawned.data, control: connect, maxMessageBytes: options.maxPayloadBytes })
-    : connect;
+  const channel = spawned.lanes
+    ? createLocalChannel({ ...spawned.lanes, maxMessageBytes: options.maxPayloadBytes })
+    : createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
   let killed = false;
   const kill = () => {
     if (killed) return;
@@ -71,17 +73,14 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     spawned.signalGroup("SIGKILL");
     channel.close();
   };
-  void spawned.exited.then(() => {
-    channel.close();
-    // Anything the worker started and left behind in its group goes with it.
-    spawned.signalGroup("SIGKILL");
-  });
+  // (spawnWorker also ends what the worker left behind in its process group.)
+  void spawned.exited.then(() => channel.close());
   return {
     id: ctx.workerId,
     pid: spawned.pid,
     capacity: threads,
     // The data plane keeps order and a cancel overtakes a waiting call (see ADR 4).
-    pipelineDepth: spawned.data ? PIPELINE_DEPTH : 0,
+    pipelineDepth: spawned.lanes ? PIPELINE_DEPTH : 0,
     info,
     channel,
     exited: spawned.exited,

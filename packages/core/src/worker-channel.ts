@@ -1,6 +1,7 @@
 /**
- * A connection to one worker that speaks the wire contract's messages. The
- * Connect-RPC channel is the built-in one; a profile may bring its own (any
+ * A connection to one worker that speaks the wire contract's messages: the
+ * local channel (socketpairs) for workers the pool spawns, the Connect-RPC
+ * channel for workers reached over a socket. A profile may bring its own (any
  * transport that carries the same messages with the same semantics).
  */
 import type {
@@ -14,7 +15,10 @@ import type {
 } from "./gen/snakepit/worker/v1/worker_pb.js";
 
 export interface ChannelCallOptions {
-  /** Aborting cancels the call in the worker. */
+  /**
+   * Aborting ends the call on this side at once. It does not stop the tool in
+   * the worker: the pool sends cancel() for that, once, and waits until it stopped.
+   */
   signal?: AbortSignal | undefined;
   /** Deadline for the call, sent to the worker with it. */
   timeoutMs?: number | undefined;

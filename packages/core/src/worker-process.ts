@@ -1,10 +1,12 @@
 /**
  * Spawns one Python worker process and waits for its readiness handshake.
  *
- * The child gets four pipes: stdin is the parent watch (the worker exits when it
- * closes, which the kernel does even after `kill -9` of Node), stdout and stderr
- * are the user's output (logged line by line), and fd 3 carries the one-line
- * JSON handshake, so nothing a tool prints can be mistaken for protocol. The
+ * The child gets its descriptors by number: 0 is the parent watch (the worker
+ * exits when it closes, which the kernel does even after `kill -9` of Node), 1
+ * and 2 are the user's output (logged line by line), 3 carries the one-line
+ * JSON handshake, so nothing a tool prints can be mistaken for protocol, and 4
+ * and 5 are the local transport's data and control lanes (socketpairs). A
+ * worker for the Connect transport gets `--listen` instead of 4 and 5. The
  * child leads its own process group, so stopping it also stops anything it spawned.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -19,15 +21,16 @@ export interface SpawnWorkerOptions {
   readonly poolName: string;
   readonly executable: ResolvedExecutable;
   readonly adapter: string;
-  /** gRPC listen address for the worker, e.g. "unix:/tmp/snakepit-x/w1.sock". */
-  readonly listen: string;
+  /**
+   * Where the worker's network server listens, e.g. "unix:/tmp/snakepit-x/w1.sock";
+   * undefined for the local transport (socketpairs, no listening socket).
+   */
+  readonly listen: string | undefined;
   readonly threads: number;
   readonly maxMessageBytes: number;
   readonly cwd?: string | undefined;
   readonly env: Record<string, string>;
   readonly interpreterArgs: readonly string[];
-  /** Also hand the worker a socketpair for the local data plane (fd 4). */
-  readonly dataPlane: boolean;
   readonly startTimeoutMs: number;
   readonly signal: AbortSignal;
   onOutput(stream: "stdout" | "stderr", line: string): void;
@@ -49,6 +52,8 @@ export interface ReadyMessage {
   tools: string[];
   /** Problems the worker noticed at start-up (e.g. libraries unsafe under threads). */
   warnings?: string[];
+  /** The worker's memory after its adapter's setup(), before its first call. */
+  memory?: { rss_bytes: number; pss_bytes: number; uss_bytes: number };
 }
 
 interface FailedMessage {
@@ -58,11 +63,15 @@ interface FailedMessage {
 
 export interface SpawnedWorker {
   readonly child: ChildProcess;
-  /** The pool's end of the data-plane socketpair, when asked for. */
-  readonly data: Duplex | undefined;
+  /** The pool's ends of the local transport's lanes; undefined with `listen`. */
+  readonly lanes: { readonly data: Duplex; readonly control: Duplex } | undefined;
   readonly pid: number;
   readonly ready: ReadyMessage;
-  /** Settles when the process has exited and its output is drained. */
+  /**
+   * Settles when the process has exited, and its output has drained or a short
+   * grace has passed (a process it forked may hold the pipes open: the exit
+   * must not wait for that).
+   */
   readonly exited: Promise<WorkerExit>;
   /** Mark the coming exit as asked for (not a crash). */
   expectExit(): void;
@@ -71,6 +80,8 @@ export interface SpawnedWorker {
 }
 
 const STDERR_TAIL_LINES = 40;
+/** How long an exited worker's output may take to drain before the exit is reported. */
+const OUTPUT_DRAIN_GRACE_MS = 200;
 
 export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
   const args = [
@@ -79,25 +90,25 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
     "snakepit_bridge",
     "--adapter",
     o.adapter,
-    "--listen",
-    o.listen,
     "--threads",
     String(o.threads),
-    "--control-fd",
+    "--handshake-fd",
     "3",
     "--max-message-bytes",
     String(o.maxMessageBytes),
     "--worker-id",
     o.workerId,
-    ...(o.dataPlane ? ["--data-fd", "4"] : []),
+    ...(o.listen === undefined ? ["--data-fd", "4", "--control-lane-fd", "5"] : ["--listen", o.listen]),
   ];
+  const local = o.listen === undefined;
   let child: ChildProcess;
   try {
     child = spawn(o.executable.path, args, {
       cwd: o.cwd,
       env: { ...process.env, ...o.env, PYTHONUNBUFFERED: "1" },
-      // 0: parent watch, 1/2: output, 3: handshake, 4: data plane (a socketpair).
-      stdio: o.dataPlane ? ["pipe", "pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", "pipe"],
+      // 0: parent watch, 1/2: output, 3: handshake, 4/5: data and control lanes
+      // ("pipe" beyond fd 2 is a Unix socketpair in Node).
+      stdio: local ? ["pipe", "pipe", "pipe", "pipe", "pipe", "pipe"] : ["pipe", "pipe", "pipe", "pipe"],
       detached: true, // own process group: one signal reaches the worker and its children
       windowsHide: true,
     });
@@ -127,8 +138,21 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
   // The parent-watch pipe must not keep failing loudly if the worker is gone.
   child.stdin?.on("error", () => {});
   const exited: Promise<WorkerExit> = new Promise((resolve) => {
+    // "exit", not "close": "close" waits until every copy of the pipes is closed,
+    // which a process the worker forked can delay without end.
+    child.once("exit", (exitCode, signal) => {
+      signalGroup("SIGKILL"); // what it started goes with it, and lets go of the pipes
+      let grace: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(grace);
+        resolve({ exitCode, signal, stderrTail: [...stderrTail], expected });
+      };
+      grace = setTimeout(done, OUTPUT_DRAIN_GRACE_MS);
+      void outputDone.then(done);
+    });
+    // A spawn that failed (ENOENT) emits "error" and "close" but no "exit".
     child.once("close", (exitCode, signal) => {
-      void outputDone.then(() => resolve({ exitCode, signal, stderrTail: [...stderrTail], expected }));
+      if (child.exitCode === null && child.signalCode === null) resolve({ exitCode, signal, stderrTail: [...stderrTail], expected });
     });
   });
 
@@ -181,8 +205,9 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
         settled = true;
         cleanup();
         rl.close();
-        const data = o.dataPlane ? (child.stdio[4] as Duplex | null) ?? undefined : undefined;
-        resolve({ child, data, pid: msg.pid, ready: msg, exited, expectExit: () => void (expected = true), signalGroup });
+        const stdio = child.stdio as unknown as Array<Duplex>;
+        const lanes = local ? { data: stdio[4]!, control: stdio[5]! } : undefined;
+        resolve({ child, lanes, pid: msg.pid, ready: msg, exited, expectExit: () => void (expected = true), signalGroup });
         return;
       }
       const e = msg.error ?? {};

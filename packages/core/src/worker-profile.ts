@@ -20,6 +20,11 @@ export interface WorkerRuntimeInfo {
   readonly adapter: string;
   readonly adapterThreadSafe: boolean;
   readonly platform: string;
+  /**
+   * The worker's own memory after its adapter's setup(), before its first call:
+   * the baseline for memory recycling. Absent when the profile cannot tell.
+   */
+  readonly memoryBaseline?: { readonly rssBytes: number; readonly pssBytes: number; readonly ussBytes: number };
 }
 
 /** How a worker ended. */
