@@ -32,6 +32,7 @@ import {
   type HealthResponse,
   type StreamMessage,
 } from "./gen/snakepit/worker/v1/worker_pb.js";
+import { createDeadlineTimer } from "./deadline-timer.js";
 import { createFrameLane } from "./frame-lane.js";
 import { decodeFrame, encodeCallFrame, encodeFrame, type IncomingFrame, type Outcome } from "./local-frames.js";
 import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./worker-channel.js";
@@ -40,8 +41,6 @@ import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./w
 const STREAM_WINDOW = 16;
 const CREDIT_BATCH = STREAM_WINDOW / 2;
 const ENVELOPE_BYTES = 1024 * 1024;
-/** setTimeout's largest delay; a longer deadline is left to the worker, which enforces it too. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 interface PendingUnary {
   kind: "unary";
@@ -78,6 +77,7 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
   const controls = new Map<string, PendingControl[]>();
   let nextControlId = 0;
   let closed: ChannelFailure | undefined;
+  const deadlines = createDeadlineTimer();
 
   const data = createFrameLane({
     socket: options.data,
@@ -117,6 +117,7 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
   function shutdown(reason: ChannelFailure): void {
     if (closed) return;
     closed = reason;
+    deadlines.clear();
     for (const [id, p] of calls) {
       calls.delete(id);
       if (p.kind === "unary") p.reject(reason);
@@ -146,15 +147,17 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
 
   /** Answer the caller on time when its signal aborts or its deadline passes; returns a disarm function. */
   function guard(o: ChannelCallOptions, fail: (err: ChannelFailure) => void): () => void {
-    let timer: NodeJS.Timeout | undefined;
+    const { signal, timeoutMs } = o;
+    const unschedule =
+      timeoutMs !== undefined && Number.isFinite(timeoutMs)
+        ? deadlines.add(Date.now() + timeoutMs, () => fail(new ChannelFailure("deadline_exceeded", `deadline of ${timeoutMs} ms passed`)))
+        : undefined;
+    if (!signal) return unschedule ?? noop;
     const onAbort = () => fail(new ChannelFailure("aborted", "the call was aborted"));
-    if (o.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) {
-      timer = setTimeout(() => fail(new ChannelFailure("deadline_exceeded", `deadline of ${o.timeoutMs} ms passed`)), o.timeoutMs);
-    }
-    o.signal?.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort, { once: true });
     return () => {
-      clearTimeout(timer);
-      o.signal?.removeEventListener("abort", onAbort);
+      unschedule?.();
+      signal.removeEventListener("abort", onAbort);
     };
   }
 
@@ -291,6 +294,8 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
     },
   };
 }
+
+const noop = () => {};
 
 // The pool consumes CallResponse / StreamMessage; build them as plain message
 // objects (protobuf-es v2 messages are plain objects) without the reflective create().
