@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeValue, encodeValue } from "./codec.js";
+import { MAX_NESTING_DEPTH, decodeValue, encodeValue } from "./codec.js";
 import { SnakepitError } from "./errors.js";
 
 const MAX = 1024 * 1024;
@@ -50,7 +50,6 @@ describe("codec", () => {
     [{ n: 10n }, "args.n: BigInt"],
     [{ x: NaN }, "args.x: NaN"],
     [{ x: [1, Infinity] }, "args.x[1]: Infinity"],
-    [{ d: new Date(0) }, "args.d: Date"],
     [{ m: new Map() }, "args.m: Map"],
     [{ s: new Set() }, "args.s: Set"],
     [{ a: [undefined] }, "args.a[0]: undefined in an array"],
@@ -70,6 +69,99 @@ describe("codec", () => {
     const err = encodeError(a);
     expect(err.code).toBe("invalid_argument");
     expect(err.message).toContain("args.self.back: circular reference");
+  });
+
+  it("refuses nesting deeper than MAX_NESTING_DEPTH with the path, however deep (no RangeError)", () => {
+    for (const depth of [MAX_NESTING_DEPTH + 1, 1_000, 10_000, 100_000]) {
+      let v: Record<string, unknown> = {};
+      const root = v;
+      for (let i = 1; i < depth; i++) {
+        const next = {};
+        v["a"] = next;
+        v = next;
+      }
+      const err = encodeError(root);
+      expect(err.code).toBe("invalid_argument");
+      expect(err.message).toContain(`nested deeper than ${MAX_NESTING_DEPTH} levels`);
+      expect(err.message).toContain("args.a.a.a");
+      expect(err.message).toContain("send the deep part as a JSON string");
+    }
+    // Exactly at the limit is fine (the args object is level 1).
+    let v: unknown[] = [];
+    const root = { x: v };
+    for (let i = 2; i < MAX_NESTING_DEPTH; i++) {
+      const next: unknown[] = [];
+      v.push(next);
+      v = next;
+    }
+    expect(() => encodeValue(root, "args", MAX)).not.toThrow();
+  });
+
+  it("turns a getter that throws into invalid_argument naming the property", () => {
+    const v = {
+      ok: 1,
+      nested: {
+        get boom(): number {
+          throw new Error("not loaded");
+        },
+      },
+    };
+    const err = encodeError(v);
+    expect(err.code).toBe("invalid_argument");
+    expect(err.message).toContain("args.nested.boom: reading this property threw Error: not loaded");
+    const arr = [1, 2];
+    Object.defineProperty(arr, 1, {
+      get() {
+        throw new TypeError("nope");
+      },
+    });
+    expect(encodeError({ arr }).message).toContain("args.arr[1]: reading it threw TypeError: nope");
+    expect(encodeError({ t: { toJSON: () => { throw new Error("bad"); } } }).message).toContain("args.t: its toJSON() threw Error: bad");
+  });
+
+  it("reads each getter once, and sends what was checked", () => {
+    let reads = 0;
+    const v = {
+      get n() {
+        reads++;
+        return reads === 1 ? 1 : () => 1;
+      },
+    };
+    expect(roundTrip(v)).toEqual({ n: 1 });
+    expect(reads).toBe(1);
+  });
+
+  it("honours toJSON exactly as JSON.stringify does: own or inherited, enumerable or not", () => {
+    const hidden = { raw: "secret", n: 1 };
+    Object.defineProperty(hidden, "toJSON", { value: () => ({ shown: true }), enumerable: false });
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON(key: string) {
+        return { amount: this.cents / 100, key };
+      }
+    }
+    const own = { a: 1, toJSON: () => "own" };
+    const gone = { toJSON: () => undefined };
+    const date = new Date(0);
+    const v = { hidden, price: new Money(250), list: [new Money(5), own], own, gone, date };
+    const viaJson: unknown = JSON.parse(JSON.stringify(v));
+    expect(roundTrip(v)).toEqual(viaJson);
+    expect(roundTrip(v)).toEqual({
+      hidden: { shown: true },
+      price: { amount: 2.5, key: "price" },
+      list: [{ amount: 0.05, key: "0" }, "own"],
+      own: "own",
+      date: "1970-01-01T00:00:00.000Z",
+    });
+    // What toJSON returns is checked like any value.
+    expect(encodeError({ bad: { toJSON: () => NaN } }).message).toContain("args.bad: NaN");
+  });
+
+  it("matches JSON.stringify on plain data, number-heavy arrays included", () => {
+    const v = { m: Array.from({ length: 50 }, (_, i) => Array.from({ length: 8 }, (_, j) => i * 0.5 - j)), s: ["a", null, true], o: { "__proto__": 1, "a-b": [] } };
+    const e = encodeValue(v, "args", MAX);
+    expect(Buffer.from(e.json).toString()).toBe(JSON.stringify(v));
+    expect(encodeError({ "a-b": { c: NaN } }).message).toContain('args["a-b"].c: NaN');
   });
 
   it("omits undefined object properties, as JSON does", () => {

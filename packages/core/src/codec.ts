@@ -1,9 +1,12 @@
 /**
  * JSON plus binary attachments: the value format on the wire (see worker.proto).
  *
- * Encoding is strict: anything JSON would silently change or drop (NaN, a Date,
- * a Map, a function, undefined in an array, a BigInt, a cycle) is rejected with
- * the path to the offending value, before anything is sent.
+ * Encoding is strict: anything JSON would silently change or drop (NaN, a Map,
+ * a class instance, a function, undefined in an array, a BigInt, a cycle,
+ * nesting deeper than MAX_NESTING_DEPTH) is rejected with the path to the
+ * offending value, before anything is sent. toJSON() is honoured exactly where
+ * JSON.stringify honours it (so a Date travels as its ISO string); a
+ * Uint8Array (a Buffer too) travels as bytes.
  */
 import { SnakepitError } from "./errors.js";
 
@@ -17,7 +20,14 @@ export interface EncodedValue {
   readonly size: number;
 }
 
-/** Why a value cannot be encoded, or undefined when it can. */
+/**
+ * How deep objects and arrays may nest in arguments (the args object itself is
+ * level 1). Deeper values are refused with invalid_argument: Python's decoder
+ * and Node's own recursion would fail on them in ways that say nothing useful.
+ */
+export const MAX_NESTING_DEPTH = 512;
+
+/** Why a value (after toJSON) cannot be encoded, or undefined when it can. */
 function rejectReason(value: unknown, inArray: boolean): string | undefined {
   switch (typeof value) {
     case "string":
@@ -38,12 +48,11 @@ function rejectReason(value: unknown, inArray: boolean): string | undefined {
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
         const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
-        if (value instanceof Date) return "Date is not supported (pass date.toISOString() or a timestamp)";
         if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer)
           return `${name} is not supported (wrap binary data in a Uint8Array)`;
         if (value instanceof Map) return "Map is not supported (pass Object.fromEntries(map))";
         if (value instanceof Set) return "Set is not supported (pass an array)";
-        return `${name} instances are not supported (pass a plain object)`;
+        return `${name} instances are not supported (pass a plain object, or give the class a toJSON() method)`;
       }
       if (Object.hasOwn(value, BYTES_TAG) || Object.hasOwn(value, BIGINT_TAG))
         return `the keys "${BYTES_TAG}" and "${BIGINT_TAG}" are reserved`;
@@ -52,62 +61,156 @@ function rejectReason(value: unknown, inArray: boolean): string | undefined {
   }
 }
 
-/** Slow path, only after the fast one failed: find the first bad value and its path. */
-function findProblem(value: unknown, path: string, inArray: boolean, ancestors: Set<object>): string | undefined {
-  const reason = rejectReason(value, inArray);
-  if (reason !== undefined) return `${path}: ${reason}`;
-  if (typeof value !== "object" || value === null || value instanceof Uint8Array) return undefined;
-  if (ancestors.has(value)) return `${path}: circular reference (the value contains itself)`;
-  ancestors.add(value);
-  try {
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) {
-        const p = findProblem(value[i], `${path}[${i}]`, true, ancestors);
-        if (p !== undefined) return p;
-      }
-    } else {
-      for (const key of Object.keys(value)) {
-        const p = findProblem((value as Record<string, unknown>)[key], `${path}.${key}`, false, ancestors);
-        if (p !== undefined) return p;
-      }
-    }
-  } finally {
-    ancestors.delete(value);
+class EncodeFailure extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${path}: ${reason}`, options);
   }
-  return undefined;
 }
 
-class EncodeFailure extends Error {}
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const childPath = (path: string, key: string) => (IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
+
+/** A long path shortened in the middle, so a message about deep nesting stays readable. */
+function shortPath(path: string): string {
+  return path.length <= 240 ? path : `${path.slice(0, 100)} ... ${path.slice(-100)}`;
+}
+
+function errorText(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } catch {
+    return "an exception that cannot be shown";
+  }
+}
+
+/**
+ * One walk over the value: it checks what JSON cannot carry (or would silently
+ * change), applies toJSON exactly where JSON.stringify would (own or inherited,
+ * enumerable or not), and swaps each Uint8Array for a reference to an attachment.
+ * It returns a value JSON.stringify can then serialise natively, without a
+ * replacer: arrays of plain values come back as themselves (no copy), objects
+ * as a copy holding what their properties returned when read once (so a getter
+ * runs once, and what was checked is what is sent).
+ */
+class Walker {
+  readonly attachments: Uint8Array[] = [];
+  private readonly ancestors: object[] = [];
+
+  walk(holderKey: string, input: unknown, path: string, inArray: boolean): unknown {
+    let value = input;
+    if (value instanceof Uint8Array) {
+      // Binary data travels beside the JSON; a Buffer's toJSON would spell it out as numbers.
+      this.attachments.push(value);
+      return { [BYTES_TAG]: this.attachments.length - 1 };
+    }
+    if ((typeof value === "object" && value !== null) || typeof value === "bigint") {
+      let toJSON: unknown;
+      try {
+        toJSON = (value as { toJSON?: unknown }).toJSON;
+      } catch (err) {
+        throw new EncodeFailure(path, `reading its toJSON property threw ${errorText(err)}`, { cause: err });
+      }
+      if (typeof toJSON === "function") {
+        try {
+          value = (toJSON as (key: string) => unknown).call(value, holderKey);
+        } catch (err) {
+          throw new EncodeFailure(path, `its toJSON() threw ${errorText(err)}`, { cause: err });
+        }
+        if (value instanceof Uint8Array) return this.walk(holderKey, value, path, inArray);
+      }
+    }
+    if (typeof value !== "object" || value === null) {
+      const reason = rejectReason(value, inArray);
+      if (reason !== undefined) throw new EncodeFailure(path, reason);
+      return value;
+    }
+    const reason = rejectReason(value, inArray);
+    if (reason !== undefined) throw new EncodeFailure(path, reason);
+    if (this.ancestors.includes(value)) throw new EncodeFailure(path, "circular reference (the value contains itself)");
+    if (this.ancestors.length >= MAX_NESTING_DEPTH) {
+      throw new EncodeFailure(
+        shortPath(path),
+        `nested deeper than ${MAX_NESTING_DEPTH} levels (the limit of arguments and results); ` +
+          "flatten the structure, or send the deep part as a JSON string and parse it in the tool",
+      );
+    }
+    this.ancestors.push(value);
+    try {
+      return Array.isArray(value) ? this.walkArray(value, path) : this.walkObject(value as Record<string, unknown>, path);
+    } finally {
+      this.ancestors.pop();
+    }
+  }
+
+  private walkArray(array: readonly unknown[], path: string): unknown[] {
+    let out: unknown[] | undefined;
+    const n = array.length;
+    for (let i = 0; i < n; i++) {
+      let item: unknown;
+      try {
+        item = array[i];
+      } catch (err) {
+        throw new EncodeFailure(`${path}[${i}]`, `reading it threw ${errorText(err)}`, { cause: err });
+      }
+      // The common case first: a finite number or a string needs nothing.
+      const next =
+        (typeof item === "number" && Number.isFinite(item)) || typeof item === "string" || typeof item === "boolean" || item === null
+          ? item
+          : this.walk(String(i), item, `${path}[${i}]`, true);
+      if (out === undefined && next !== item) out = array.slice(0, i);
+      if (out !== undefined) out.push(next);
+    }
+    return out ?? (array as unknown[]);
+  }
+
+  private walkObject(object: Record<string, unknown>, path: string): Record<string, unknown> {
+    let keys: string[];
+    try {
+      keys = Object.keys(object);
+    } catch (err) {
+      throw new EncodeFailure(path, `listing its keys threw ${errorText(err)}`, { cause: err });
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of keys) {
+      let raw: unknown;
+      try {
+        raw = object[key];
+      } catch (err) {
+        throw new EncodeFailure(childPath(path, key), `reading this property threw ${errorText(err)} (a getter?); pass plain data`, { cause: err });
+      }
+      const next = this.walk(key, raw, childPath(path, key), false);
+      if (next === undefined) continue; // JSON omits it
+      if (key === "__proto__") Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
+      else out[key] = next;
+    }
+    return out;
+  }
+}
 
 /**
  * Encode `value` for the wire. `label` names it in error messages ("args").
- * Throws SnakepitError `invalid_argument` or `payload_too_large`.
+ * Throws SnakepitError `invalid_argument` (with the path to the offending value)
+ * or `payload_too_large`.
  */
 export function encodeValue(value: unknown, label: string, maxBytes: number): EncodedValue {
-  const attachments: Uint8Array[] = [];
+  const walker = new Walker();
   let text: string | undefined;
   try {
-    text = JSON.stringify(value, function (this: Record<string, unknown>, key: string) {
-      // `this[key]` is the value before toJSON(), so a Date or Buffer is seen as itself.
-      const raw = this[key];
-      if (rejectReason(raw, Array.isArray(this)) !== undefined) throw new EncodeFailure();
-      if (raw instanceof Uint8Array) {
-        attachments.push(raw);
-        return { [BYTES_TAG]: attachments.length - 1 };
-      }
-      return raw;
-    });
+    text = JSON.stringify(walker.walk("", value, label, false));
   } catch (err) {
-    const problem = findProblem(value, label, false, new Set());
-    throw new SnakepitError(
-      "invalid_argument",
-      `cannot send ${label} to Python: ${problem ?? (err instanceof Error ? err.message : String(err))}`,
-      { cause: err },
-    );
+    if (err instanceof EncodeFailure) {
+      throw new SnakepitError("invalid_argument", `cannot send ${label} to Python: ${err.message}`, { cause: err.cause ?? err });
+    }
+    throw new SnakepitError("invalid_argument", `cannot send ${label} to Python: ${errorText(err)}`, { cause: err });
   }
   if (text === undefined) {
     throw new SnakepitError("invalid_argument", `cannot send ${label} to Python: it is undefined`);
   }
+  const attachments = walker.attachments;
   const json = Buffer.from(text, "utf8");
   let size = json.byteLength;
   for (const a of attachments) size += a.byteLength;
