@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { createPool, silentLogger, SNAKEPIT_EVENTS, type Logger, type Pool, type PoolOptions, type TransportName } from "@snakepit/core";
 
 export const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-export const venvPython = `${repoRoot}python/.venv/bin/python`;
+/** The interpreter the workers run: the project's venv, or SNAKEPIT_TEST_PYTHON (CI: python/.venv-ft). */
+export const venvPython = process.env["SNAKEPIT_TEST_PYTHON"] || `${repoRoot}python/.venv/bin/python`;
 export const fixturesPath = `${repoRoot}python/tests/fixtures`;
 /** Marks the workers this test process starts, so leak checks see only its own. */
 export const OWNER_VAR = "SNAKEPIT_TEST_OWNER";
