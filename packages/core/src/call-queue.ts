@@ -51,6 +51,16 @@ export class CallQueue<T extends QueueEntry> {
     this.live--;
   }
 
+  /** The entries still waiting, oldest first (a snapshot: removing while iterating is fine). */
+  entries(): T[] {
+    const out: T[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const e = this.items[i];
+      if (e && !e.removed) out.push(e);
+    }
+    return out;
+  }
+
   /** Remove and return everything still waiting. */
   drain(): T[] {
     const out: T[] = [];

@@ -77,7 +77,10 @@ export interface WorkerExitedEvent extends PoolRef {
   readonly expected: boolean;
   readonly stderrTail: readonly string[];
   readonly uptimeMs: number;
+  /** Calls it was given. */
   readonly requestsServed: number;
+  /** Calls it answered (a result or the tool's own error). */
+  readonly requestsCompleted: number;
   /** Calls that were running on it when it died. */
   readonly inFlight: number;
 }

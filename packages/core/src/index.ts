@@ -49,6 +49,7 @@ export { createLocalChannel } from "./local-channel.js";
 export type { LocalChannelOptions } from "./local-channel.js";
 export type { ConnectChannelOptions } from "./connect-channel.js";
 export type { KillWorkerOptions, PoolControl, PoolPlugin, RestartPolicy } from "./plugin.js";
+export { backoffDelay, isFailedStart } from "./backoff.js";
 export { consoleLogger, silentLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { resolvePythonExecutable } from "./python-executable.js";

@@ -31,6 +31,8 @@ import { ChannelFailure } from "./worker-channel.js";
 import type { KillWorkerOptions, PoolControl, RestartPolicy } from "./plugin.js";
 import type { WorkerExit, WorkerHandle, WorkerProfile } from "./worker-profile.js";
 import { fromToolError } from "./wire-errors.js";
+import { MAX_TIMER_DELAY_MS, setLongTimeout, type LongTimeout } from "./long-timer.js";
+import { CORE_RESTART, backoffDelay, isFailedStart } from "./backoff.js";
 
 type CallKind = "execute" | "stream";
 
@@ -53,6 +55,13 @@ interface Slot {
   recycling?: Promise<void>;
   /** Calls on it that are not known to be fast; only a worker with none takes pipelined calls. */
   slowLoad: number;
+  /** Calls it answered (a result or a tool's error): it has shown it can serve. */
+  completed: number;
+  /**
+   * The pool has given up on it (killed, lost, exited): out of rotation for good,
+   * even before its exit is seen. A call claimed onto it but not sent goes elsewhere.
+   */
+  gone: boolean;
 }
 
 interface RunningCall {
@@ -65,6 +74,8 @@ interface PendingCall extends QueueEntry {
   readonly fast: boolean;
   readonly sessionId: string | undefined;
   readonly enqueuedAt: number;
+  /** When it leaves the queue with queue_timeout or deadline_exceeded (Date.now() time). */
+  readonly giveUpAt: number;
   resolve(slot: Slot): void;
   reject(error: SnakepitError): void;
 }
@@ -96,8 +107,13 @@ export class PoolImpl implements Pool {
   private nextCall = 1;
   private rotate = 0;
   private counters = { completed: 0, failed: 0, rejected: 0, crashes: 0, recycles: 0 };
-  private consecutiveStartFailures = 0;
-  private replacementTimer: NodeJS.Timeout | undefined;
+  /** Failed starts (early deaths included) since a worker last showed it can serve. */
+  private failuresInARow = 0;
+  private lastFailure: SnakepitError | undefined;
+  private lastFailureAt = 0;
+  private replacementTimer: LongTimeout | undefined;
+  /** When the armed replacement timer fires (Date.now() time). */
+  private nextStartAt = 0;
   private tools: Map<string, ToolDescription> | undefined;
   private description: PoolDescription | undefined;
   private closing: Promise<void> | undefined;
@@ -105,7 +121,10 @@ export class PoolImpl implements Pool {
   /** Recent run time of each tool (exponentially weighted), to know which are fast. */
   private readonly runTimeEwma = new Map<string, number>();
   private claimListeners: Array<(workerId: string, requestsStarted: number) => void> = [];
-  private restartPolicy: RestartPolicy = { delayMs: (n) => (n === 0 ? 0 : Math.min(100 * 2 ** (n - 1), 10_000)) };
+  private restartPolicy: RestartPolicy = { delayMs: (n) => backoffDelay(n, CORE_RESTART.backoffMs, CORE_RESTART.backoffMaxMs) };
+  /** A plugin set the restart policy: it also decides when the pool is degraded. */
+  private customRestartPolicy = false;
+  private degradedByCore = false;
   private degraded: { reason: string; since: number; error: SnakepitError } | undefined;
 
   constructor(options: ResolvedPoolOptions) {
@@ -162,6 +181,8 @@ export class PoolImpl implements Pool {
       exit: undefined,
       running: new Set(),
       slowLoad: 0,
+      completed: 0,
+      gone: false,
     };
     this.slots.set(slot.id, slot);
     return slot;
@@ -170,7 +191,12 @@ export class PoolImpl implements Pool {
   private async startSlot(slot: Slot, reason: "initial" | "replace" | "recycle"): Promise<void> {
     const startedAt = performance.now();
     publish(channels.workerStarting, () => ({ ...this.ref(), workerId: slot.id, reason }));
-    const deadline = AbortSignal.timeout(this.options.startTimeoutMs + 5_000);
+    const deadline = new AbortController();
+    const startTimer = setLongTimeout(
+      () => deadline.abort(new SnakepitError("worker_start_failed", `worker ${slot.id} did not start within startTimeoutMs`)),
+      this.options.startTimeoutMs + 5_000,
+      { unref: true },
+    );
     let handle: WorkerHandle;
     try {
       handle = await this.profileImpl.startWorker({
@@ -178,16 +204,18 @@ export class PoolImpl implements Pool {
         poolName: this.name,
         options: this.options,
         runtimeDir: this.runtimeDir!,
-        signal: AbortSignal.any([this.lifetime.signal, deadline]),
+        signal: AbortSignal.any([this.lifetime.signal, deadline.signal]),
         logger: this.options.logger,
         onOutput: (stream, line) => this.onOutput(slot.id, stream, line),
       });
     } catch (err) {
+      startTimer.clear();
       this.slots.delete(slot.id);
       const error = SnakepitError.from(err, "worker_start_failed");
       publish(channels.workerStartFailed, () => ({ ...this.ref(), workerId: slot.id, error }));
       throw error;
     }
+    startTimer.clear();
     if (this.lifetime.signal.aborted) {
       handle.kill();
       this.slots.delete(slot.id);
@@ -197,6 +225,10 @@ export class PoolImpl implements Pool {
     slot.state = "ready";
     slot.readyAt = Date.now();
     void handle.exited.then((exit) => this.onWorkerExit(slot, exit));
+    if (this.degradedByCore) {
+      this.degradedByCore = false;
+      this.setDegraded(undefined);
+    }
     publish(channels.workerReady, () => ({
       ...this.ref(),
       workerId: slot.id,
@@ -228,8 +260,10 @@ export class PoolImpl implements Pool {
 
   private onWorkerExit(slot: Slot, exit: WorkerExit): void {
     slot.exit = exit;
+    slot.gone = true;
     const wasRunning = slot.running.size;
     const crashed = !exit.expected && slot.state !== "stopping";
+    const uptimeMs = slot.readyAt ? Date.now() - slot.readyAt : 0;
     this.slots.delete(slot.id);
     publish(channels.workerExited, () => ({
       ...this.ref(),
@@ -239,8 +273,9 @@ export class PoolImpl implements Pool {
       signal: exit.signal,
       expected: !crashed,
       stderrTail: exit.stderrTail,
-      uptimeMs: slot.readyAt ? Date.now() - slot.readyAt : 0,
+      uptimeMs,
       requestsServed: slot.served,
+      requestsCompleted: slot.completed,
       inFlight: wasRunning,
     }));
     if (wasRunning) {
@@ -251,7 +286,90 @@ export class PoolImpl implements Pool {
       this.counters.crashes++;
       const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.exitCode}`;
       this.options.logger.warn(`worker ${slot.id} died (${how}); starting a replacement`, { pool: this.name, workerId: slot.id });
+      if (isFailedStart({ uptimeMs, requestsCompleted: slot.completed })) {
+        // It died at start-up, before serving: as good as a failed start (backoff, budget).
+        const tail = exit.stderrTail.length ? `\n--- last lines of stderr ---\n${exit.stderrTail.slice(-20).join("\n")}` : "";
+        this.noteFailure(
+          new SnakepitError(
+            "worker_start_failed",
+            `worker ${slot.id} died (${how}) ${Math.round(uptimeMs)} ms after it became ready, before it answered a call${tail}`,
+            { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail, workerId: slot.id, pool: this.name },
+          ),
+        );
+      } else {
+        // It was serving: killed from outside, or a call crashed it. Not a failed start.
+        this.failuresInARow = 0;
+        this.lastFailure = this.crashError(slot, exit);
+        this.lastFailureAt = Date.now();
+      }
     }
+    this.ensureSize();
+  }
+
+  /** A start failed (or a worker died at start-up): count it, remember why, maybe degrade. */
+  private noteFailure(error: SnakepitError): void {
+    this.failuresInARow++;
+    this.lastFailure = error;
+    this.lastFailureAt = Date.now();
+    if (this.customRestartPolicy || this.failuresInARow < CORE_RESTART.maxStartFailures || this.readyCount() > 0) return;
+    this.degradedByCore = true;
+    this.setDegraded(
+      new SnakepitError(
+        "worker_start_failed",
+        `pool ${this.name} is degraded: its last ${this.failuresInARow} worker starts failed and no worker is running; ` +
+          `it keeps retrying in the background (restart backoff up to ${CORE_RESTART.backoffMaxMs} ms). Last failure: ${error.message}`,
+        { cause: error, pool: this.name, ...failureDetails(error) },
+      ),
+      `${this.failuresInARow} worker starts failed in a row`,
+    );
+  }
+
+  /** A worker answered a call: if it started after the last failure, starts work again. */
+  private noteServing(slot: Slot): void {
+    if (slot.completed++ === 0 && this.failuresInARow > 0 && slot.readyAt >= this.lastFailureAt) this.failuresInARow = 0;
+  }
+
+  private readyCount(): number {
+    let n = 0;
+    for (const s of this.slots.values()) if (s.state === "ready") n++;
+    return n;
+  }
+
+  /** No worker can take a call and none is starting: calls wait for the replacement timer. */
+  private starved(): boolean {
+    if (!this.replacementTimer) return false;
+    for (const s of this.slots.values()) if (s.state === "ready" || s.state === "starting") return false;
+    return true;
+  }
+
+  /** What a call gets when it cannot be served before it gives up: the backoff and the last failure. */
+  private starvedError(tool: string, callId: string): SnakepitError {
+    const last = this.lastFailure;
+    const inMs = Math.max(0, Math.round(this.nextStartAt - Date.now()));
+    return new SnakepitError(
+      last?.code === "worker_crashed" ? "worker_crashed" : "worker_start_failed",
+      `pool ${this.name} has no worker running, and starts the next one in ${inMs} ms (restart backoff after ` +
+        `${this.failuresInARow} failure${this.failuresInARow === 1 ? "" : "s"} in a row), later than call ${tool} may wait` +
+        (last ? `. Last failure: ${last.message}` : ""),
+      { cause: last, pool: this.name, tool, callId, ...(last ? failureDetails(last) : {}) },
+    );
+  }
+
+  /** Fail the queued calls that would give up before the next start, with the reason. */
+  private failStarvedQueue(): void {
+    if (!this.starved()) return;
+    for (const entry of this.queue.entries()) {
+      if (entry.giveUpAt >= this.nextStartAt) continue;
+      this.queue.remove(entry);
+      this.counters.rejected++;
+      entry.reject(this.starvedError(entry.tool, entry.callId));
+    }
+  }
+
+  /** The pool gives up on a worker (kill, lost connection): no further call goes to it, and its replacement starts now. */
+  private takeOutOfRotation(slot: Slot): void {
+    slot.gone = true;
+    if (slot.state === "ready") slot.state = "draining";
     this.ensureSize();
   }
 
@@ -277,26 +395,28 @@ export class PoolImpl implements Pool {
     let live = 0;
     for (const s of this.slots.values()) if (s.state === "ready" || s.state === "starting") live++;
     if (live >= this.options.size) return;
-    const delay = Math.max(0, this.restartPolicy.delayMs(this.consecutiveStartFailures));
-    this.replacementTimer = setTimeout(() => {
+    let delay = this.restartPolicy.delayMs(this.failuresInARow);
+    if (!(delay >= 0)) delay = 0;
+    this.nextStartAt = Date.now() + delay;
+    this.replacementTimer = setLongTimeout(() => {
       this.replacementTimer = undefined;
       if (this.poolState !== "ready") return;
       const slot = this.newSlot();
       this.startSlot(slot, "replace").then(
-        () => {
-          this.consecutiveStartFailures = 0;
-          this.ensureSize();
-        },
+        () => this.ensureSize(),
         (err: unknown) => {
-          this.consecutiveStartFailures++;
           if (this.poolState === "ready") {
-            this.options.logger.error(`could not start a replacement worker: ${SnakepitError.from(err).message}`, { pool: this.name });
+            const error = SnakepitError.from(err, "worker_start_failed");
+            this.noteFailure(error);
+            this.options.logger.error(`could not start a replacement worker: ${error.message}`, { pool: this.name });
           }
           this.ensureSize();
         },
       );
       this.ensureSize();
     }, delay);
+    // A backoff longer than the queue may wait: the calls get the reason now, not a timeout later.
+    this.failStarvedQueue();
   }
 
   recycleWorker(workerId: string, options: RecycleOptions = {}): Promise<void> {
@@ -325,7 +445,7 @@ export class PoolImpl implements Pool {
       try {
         await this.startSlot(this.newSlot(), "recycle");
       } catch (err) {
-        this.consecutiveStartFailures++;
+        if (this.poolState === "ready") this.noteFailure(SnakepitError.from(err, "worker_start_failed"));
         if (old.state === "ready" && !old.exit) {
           // Still serving (not drained now): a working worker beats a missing one.
           // It stays; recycling it can be tried again later.
@@ -347,11 +467,13 @@ export class PoolImpl implements Pool {
   private async waitIdle(slot: Slot, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (slot.load > 0 && !slot.exit && Date.now() < until) {
+      let timer: LongTimeout | undefined;
       await new Promise<void>((resolve) => {
         slot.idleWaiters ??= [];
         slot.idleWaiters.push(resolve);
-        setTimeout(resolve, Math.max(0, until - Date.now())).unref();
+        timer = setLongTimeout(resolve, Math.max(0, until - Date.now()), { unref: true });
       });
+      timer?.clear();
     }
   }
 
@@ -425,11 +547,14 @@ export class PoolImpl implements Pool {
         ),
       );
     }
+    const now = Date.now();
+    const queueLimit = now + this.options.queueTimeoutMs;
+    const giveUpAt = Math.min(queueLimit, deadline);
+    // No worker, and the next start comes after this call gives up: say why now.
+    if (this.starved() && giveUpAt < this.nextStartAt) return Promise.reject(this.starvedError(tool, callId));
     return new Promise<Slot>((resolve, reject) => {
-      const now = Date.now();
-      const queueLimit = now + this.options.queueTimeoutMs;
       const byDeadline = deadline <= queueLimit;
-      const waitMs = Math.min(queueLimit, deadline) - now;
+      const waitMs = giveUpAt - now;
       const entry: PendingCall = {
         removed: false,
         callId,
@@ -437,6 +562,7 @@ export class PoolImpl implements Pool {
         fast,
         sessionId,
         enqueuedAt: now,
+        giveUpAt,
         resolve: (s) => {
           cleanup();
           resolve(s);
@@ -447,7 +573,7 @@ export class PoolImpl implements Pool {
         },
       };
       const timer = Number.isFinite(waitMs)
-        ? setTimeout(() => {
+        ? setLongTimeout(() => {
             this.queue.remove(entry);
             entry.reject(
               byDeadline
@@ -467,7 +593,7 @@ export class PoolImpl implements Pool {
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       const cleanup = () => {
-        clearTimeout(timer);
+        timer?.clear();
         signal?.removeEventListener("abort", onAbort);
       };
       this.queue.push(entry);
@@ -481,6 +607,8 @@ export class PoolImpl implements Pool {
     if (this.poolState !== "ready") {
       throw new SnakepitError("pool_closed", `pool ${this.name} is ${this.poolState}; it takes no new calls`, { pool: this.name, tool });
     }
+    // Every option is checked before anything is claimed: a bad one must not cost capacity.
+    const timeoutMs = checkCallOptions(options, tool, this.name) ?? this.options.defaultTimeoutMs;
     if (options.signal?.aborted) throw abortedError(tool, "", this.name, options.signal);
     if (this.degraded) throw this.degraded.error;
     if (typeof tool !== "string" || tool === "") {
@@ -507,10 +635,10 @@ export class PoolImpl implements Pool {
       throw new SnakepitError("invalid_argument", `arguments of '${tool}' must be an object of named arguments`, { pool: this.name, tool });
     }
     const encoded = encodeValue(args ?? {}, "args", this.options.maxPayloadBytes);
-    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs;
-    if (!(timeoutMs > 0)) throw new SnakepitError("invalid_argument", "timeoutMs must be a positive number of milliseconds", { tool });
     const callId = `${this.name}-${(this.nextCall++).toString(36)}`;
-    return { encoded, deadline: Date.now() + timeoutMs, callId };
+    // An absolute time in whole ms (the wire carries whole ms); Infinity for no deadline.
+    const deadline = timeoutMs === Infinity ? Infinity : Math.ceil(Date.now() + timeoutMs);
+    return { encoded, deadline, callId };
   }
 
   private request(callId: string, tool: string, encoded: EncodedValue, sessionId: string | undefined, deadline: number, headers: Record<string, string>): CallRequest {
@@ -604,6 +732,7 @@ export class PoolImpl implements Pool {
   /**
    * Admission to completion for one call: wait for a worker, send, map failures,
    * release capacity (only once Python has really finished a cancelled call).
+   * Whatever fails after the claim, the one finally below releases it.
    */
   private async run<R>(
     tool: string,
@@ -622,6 +751,12 @@ export class PoolImpl implements Pool {
     let slot: Slot;
     try {
       slot = await this.acquire(callId, tool, fast, options.sessionId, deadline, userSignal);
+      // Its worker went away between the claim and now (an exit, a kill): the call
+      // was never sent, so it may go to another worker.
+      while (slot.gone) {
+        this.release(slot, fast);
+        slot = await this.acquire(callId, tool, fast, options.sessionId, deadline, userSignal);
+      }
     } catch (err) {
       const e = SnakepitError.from(err);
       if (e.code === "queue_full" || e.code === "queue_timeout" || e.code === "pool_closed") this.counters.rejected++;
@@ -629,71 +764,100 @@ export class PoolImpl implements Pool {
       this.finished(callId, tool, kind, undefined, performance.now() - enqueuedAt, 0, e, context);
       throw e;
     }
+    const claimed = slot;
     const startedAt = performance.now();
     const waitMs = startedAt - enqueuedAt;
-    const headers: Record<string, string> = {};
-    publish(channels.requestStarted, () => ({
-      ...this.ref(),
-      callId,
-      tool,
-      kind,
-      workerId: slot.id,
-      sessionId: options.sessionId,
-      waitMs,
-      headers,
-      context,
-    }));
-    const req = this.request(callId, tool, encoded, options.sessionId, deadline, headers);
     const controller = new AbortController();
     const onUserAbort = () => controller.abort(userSignal?.reason);
-    userSignal?.addEventListener("abort", onUserAbort, { once: true });
+    let listening = false;
     let failedBy: SnakepitError | undefined;
+    let pastDeadline = false;
+    let deadlineTimer: LongTimeout | undefined;
+    let abandoned = false;
     const running: RunningCall = {
       fail: (e) => {
         failedBy ??= e;
         controller.abort(e);
       },
     };
-    slot.running.add(running);
-    const timeoutMs = Number.isFinite(deadline) ? Math.max(1, deadline - Date.now()) : undefined;
-    let abandoned = false;
     try {
-      const result = await send(slot, req, controller.signal, timeoutMs);
+      const headers: Record<string, string> = {};
+      publish(channels.requestStarted, () => ({
+        ...this.ref(),
+        callId,
+        tool,
+        kind,
+        workerId: claimed.id,
+        sessionId: options.sessionId,
+        waitMs,
+        headers,
+        context,
+      }));
+      const req = this.request(callId, tool, encoded, options.sessionId, deadline, headers);
+      userSignal?.addEventListener("abort", onUserAbort, { once: true });
+      listening = true;
+      claimed.running.add(running);
+      let timeoutMs: number | undefined;
+      if (Number.isFinite(deadline)) {
+        const remaining = Math.max(1, deadline - Date.now());
+        if (remaining <= MAX_TIMER_DELAY_MS) timeoutMs = remaining;
+        else {
+          // Beyond what a channel's timer may take: the pool keeps this deadline itself.
+          deadlineTimer = setLongTimeout(
+            () => {
+              pastDeadline = true;
+              running.fail(new SnakepitError("deadline_exceeded", `call ${tool} passed its deadline on worker ${claimed.id}; the tool was told to stop`, { pool: this.name, tool, callId, workerId: claimed.id }));
+            },
+            remaining,
+            { unref: true },
+          );
+        }
+      }
+      const result = await send(claimed, req, controller.signal, timeoutMs);
+      this.noteServing(claimed);
       this.counters.completed++;
       if (kind === "execute") this.noteRunTime(tool, performance.now() - startedAt);
-      this.finished(callId, tool, kind, slot.id, waitMs, performance.now() - startedAt, undefined, context);
+      this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, undefined, context);
       return result;
     } catch (err) {
       let e: SnakepitError;
-      if (failedBy) e = failedBy;
-      else if (err instanceof ChannelFailure) {
-        e = await this.channelError(err, slot, tool, callId, userSignal);
+      if (failedBy) {
+        e = failedBy;
+        abandoned = pastDeadline;
+      } else if (err instanceof ChannelFailure) {
+        e = await this.channelError(err, claimed, tool, callId, userSignal);
         // The worker may still be running it (cancel is cooperative): keep its capacity until it is done.
         abandoned = err.kind === "aborted" || err.kind === "deadline_exceeded";
-      } else e = SnakepitError.from(err);
+      } else {
+        // The worker answered (the tool's own error, or a result we could not use): it served.
+        e = SnakepitError.from(err);
+        this.noteServing(claimed);
+      }
       if (e.code === "aborted" && userSignal?.aborted && stopSignal?.aborted && !options.signal?.aborted) {
         // The consumer left a stream early: that is not a failure.
         this.counters.completed++;
-        this.finished(callId, tool, kind, slot.id, waitMs, performance.now() - startedAt, undefined, context);
+        this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, undefined, context);
       } else {
         this.counters.failed++;
-        this.finished(callId, tool, kind, slot.id, waitMs, performance.now() - startedAt, e, context);
+        this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, e, context);
       }
       throw e;
     } finally {
-      userSignal?.removeEventListener("abort", onUserAbort);
-      slot.running.delete(running);
-      if (abandoned && !slot.exit) void this.settleCancelled(slot, callId, fast);
-      else this.release(slot, fast);
+      deadlineTimer?.clear();
+      if (listening) userSignal?.removeEventListener("abort", onUserAbort);
+      claimed.running.delete(running);
+      if (abandoned && !claimed.exit && !claimed.gone) void this.settleCancelled(claimed, callId, fast);
+      else this.release(claimed, fast);
     }
   }
 
-  /** Hold a cancelled call's capacity until the worker confirms it has stopped running it. */
+  /** Hold a cancelled call's capacity until the worker confirms it has stopped running it (or is gone). */
   private async settleCancelled(slot: Slot, callId: string, fast: boolean): Promise<void> {
     try {
-      while (!slot.exit && slot.handle) {
-        const res = await slot.handle.channel.cancel(callId, CANCEL_WAIT_MS, { timeoutMs: CANCEL_WAIT_MS + 2_000 });
-        if (res.finished || !res.found) break;
+      const gone = slot.handle ? slot.handle.exited.then(() => undefined) : Promise.resolve(undefined);
+      while (!slot.exit && !slot.gone && slot.handle) {
+        const res = await Promise.race([slot.handle.channel.cancel(callId, CANCEL_WAIT_MS, { timeoutMs: CANCEL_WAIT_MS + 2_000 }), gone]);
+        if (!res || res.finished || !res.found) break;
       }
     } catch {
       /* the worker went away: its exit handling takes over */
@@ -708,8 +872,9 @@ export class PoolImpl implements Pool {
     if (err.kind === "deadline_exceeded") {
       return new SnakepitError("deadline_exceeded", `call ${tool} passed its deadline on worker ${slot.id}; the tool was told to stop`, ctx);
     }
-    // The connection broke: most often because the worker died. Wait briefly for
-    // its exit so the error can say how it died.
+    // The connection broke: most often because the worker died. No further call
+    // goes to it from now on; wait briefly for its exit so the error can say how it died.
+    if (err.kind !== "protocol" && !slot.gone) this.takeOutOfRotation(slot);
     const exit = slot.exit ?? (slot.handle ? await Promise.race([slot.handle.exited, delay(2_000)]) : undefined);
     if (exit) return this.crashError(slot, exit);
     if (err.kind === "protocol") return new SnakepitError("internal", `worker ${slot.id} refused the call: ${err.message}`, ctx);
@@ -842,7 +1007,6 @@ export class PoolImpl implements Pool {
         workerId,
         pool: this.name,
       });
-    slot.state = "draining";
     this.counters.recycles++;
     publish(channels.workerRecycled, () => ({
       ...this.ref(),
@@ -855,6 +1019,8 @@ export class PoolImpl implements Pool {
     this.options.logger.warn(`killing worker ${workerId}: ${options.reason}`, { pool: this.name, workerId });
     for (const call of [...slot.running]) call.fail(slot.killError);
     slot.handle.kill();
+    // Out of rotation at once (not when its exit is seen), and its replacement starts now.
+    this.takeOutOfRotation(slot);
   }
 
   private setDegraded(error: SnakepitError | undefined, reason = "degraded"): void {
@@ -892,6 +1058,7 @@ export class PoolImpl implements Pool {
       },
       setRestartPolicy: (policy) => {
         this.restartPolicy = policy;
+        this.customRestartPolicy = true;
       },
       setDegraded: (error, reason) => this.setDegraded(error, reason),
     };
@@ -919,7 +1086,7 @@ export class PoolImpl implements Pool {
   private async shutdown(timeoutMs: number, force: boolean): Promise<void> {
     const wasFailed = this.poolState === "failed";
     if (this.poolState !== "stopped") this.poolState = "draining";
-    clearTimeout(this.replacementTimer);
+    this.replacementTimer?.clear();
     this.replacementTimer = undefined;
     const closed = new SnakepitError("pool_closed", `pool ${this.name} was closed`, { pool: this.name });
     for (const entry of this.queue.drain()) {
@@ -966,6 +1133,52 @@ function abortedError(tool: string, callId: string, pool: string, signal: AbortS
   const reason: unknown = signal?.reason;
   const why = reason instanceof Error ? `: ${reason.message}` : reason !== undefined ? `: ${String(reason)}` : "";
   return new SnakepitError("aborted", `call ${tool} was aborted${why}`, { pool, tool, callId, cause: reason });
+}
+
+/** What a failure's error carries over into the errors derived from it (degraded, starved). */
+function failureDetails(e: SnakepitError) {
+  return {
+    ...(e.traceback !== undefined ? { traceback: e.traceback } : {}),
+    ...(e.pythonType !== undefined ? { pythonType: e.pythonType } : {}),
+    ...(e.stderrTail !== undefined ? { stderrTail: e.stderrTail } : {}),
+    ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}),
+    ...(e.signal !== undefined ? { signal: e.signal } : {}),
+  };
+}
+
+/** Latest deadline a call may have: the last moment a JS Date can hold. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Check a call's options before anything is claimed; returns its timeoutMs
+ * (undefined for the pool's default). Throws invalid_argument naming the option.
+ */
+function checkCallOptions(options: CallOptions, tool: string, pool: string): number | undefined {
+  const bad = (message: string) => new SnakepitError("invalid_argument", `call ${tool}: ${message}`, { pool, tool });
+  if (typeof options !== "object" || options === null) throw bad("the call options must be an object ({ timeoutMs, signal, sessionId, idempotent })");
+  const { signal, timeoutMs, sessionId, idempotent } = options;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw bad("options.signal must be an AbortSignal (for example new AbortController().signal, or AbortSignal.timeout(ms))");
+  }
+  if (sessionId !== undefined && (typeof sessionId !== "string" || sessionId === "")) {
+    throw bad(`options.sessionId must be a non-empty string, not ${describeValue(sessionId)}; convert ids with String(id) yourself`);
+  }
+  if (idempotent !== undefined && typeof idempotent !== "boolean") throw bad("options.idempotent must be a boolean");
+  if (timeoutMs === undefined) return undefined;
+  if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) {
+    throw bad(`options.timeoutMs must be a positive number of milliseconds (Infinity for no deadline), not ${describeValue(timeoutMs)}`);
+  }
+  if (timeoutMs !== Infinity && Date.now() + timeoutMs > MAX_DATE_MS) {
+    throw bad(`options.timeoutMs ${timeoutMs} puts the deadline past the last date JavaScript can represent; pass Infinity for no deadline`);
+  }
+  return timeoutMs;
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "symbol") return "a symbol";
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint" || v === undefined || v === null) return `${typeof v} ${String(v)}`;
+  return typeof v === "function" ? "a function" : "an object";
 }
 
 function delay(ms: number): Promise<undefined> {
