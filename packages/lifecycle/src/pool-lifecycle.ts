@@ -7,6 +7,8 @@ import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import {
   SNAKEPIT_EVENTS,
   SnakepitError,
+  backoffDelay,
+  isFailedStart,
   type PoolControl,
   type RecycleOptions,
   type RequestFinishedEvent,
@@ -17,7 +19,6 @@ import {
   type WorkerRecycledEvent,
   type WorkerStartFailedEvent,
 } from "@snakepit/core";
-import { backoffDelay } from "./backoff.js";
 import { classifyExit, type ExitKind } from "./classify-exit.js";
 import { restartChannel, type LifecycleRestartEvent, type RestartReason } from "./events.js";
 import { judgeMemory, memoryOf, type MemoryReading } from "./memory.js";
@@ -27,9 +28,10 @@ import { drawLimit, replacementLead } from "./request-limit.js";
 import { inTurn, replaceWorker } from "./rolling.js";
 import type { LifecycleStats, LimitUse, WorkerLifecycleStats } from "./stats.js";
 
-/** A crash this soon after ready counts toward the restart backoff, like a failed start... */
-const EARLY_CRASH_MS = 10_000;
-/** ...for this long. */
+/**
+ * A crash at start-up (core's isFailedStart: soon after ready, before answering a
+ * call) counts toward the restart backoff like a failed start, for this long.
+ */
 const EARLY_CRASH_WINDOW_MS = 60_000;
 /** Health-call timeout when periodic checks are off (memory is then sampled after requests only). */
 const SAMPLE_TIMEOUT_MS = 5_000;
@@ -44,6 +46,8 @@ const MIN_SAMPLE_GAP_MS = 20;
 const MAX_SAMPLE_GAP_MS = 500;
 /** Start-up time assumed until one has been seen. */
 const DEFAULT_START_MS = 1_000;
+/** Start-up times remembered; the longest of them plans the next early start. */
+const START_SAMPLES = 5;
 
 interface Tracked {
   readonly id: string;
@@ -53,6 +57,8 @@ interface Tracked {
   started: number;
   readonly requestLimit: number | undefined;
   prestarted: boolean;
+  /** After a replacement for its request limit failed to start: not before this time again. */
+  retryAt: number;
   readonly ttlMs: number | undefined;
   ttlTimer: NodeJS.Timeout | undefined;
   checkTimer: NodeJS.Timeout | undefined;
@@ -90,8 +96,7 @@ export class PoolLifecycle implements AttachedLifecycle {
   private startFailuresTotal = 0;
   private lastStartError: Error | undefined;
   private degradedByUs = false;
-  private startMs = DEFAULT_START_MS;
-  private startMsSeen = false;
+  private startSamples: number[] = [];
   private disposed = false;
   private readonly unsubscribers: Array<() => void> = [];
 
@@ -115,9 +120,14 @@ export class PoolLifecycle implements AttachedLifecycle {
     this.control.setRestartPolicy({ delayMs: () => this.restartDelay() });
 
     const now = Date.now();
-    for (const w of pool.stats().perWorker) {
-      if (w.state === "ready") this.track(w.id, w.pid, now - w.uptimeMs, w.capacity, w.requestsServed);
-    }
+    const first = pool.stats().perWorker.filter((w) => w.state === "ready");
+    first.forEach((w, i) => {
+      // Workers started together would reach one limit together: the first ones get
+      // limits spread evenly below it (never above: it is a cap), so their replacements
+      // come one after the other, a fraction of the limit apart.
+      const stagger = this.o.maxRequests === undefined ? 0 : Math.floor((i * this.o.maxRequests) / first.length);
+      this.track(w.id, w.pid, now - w.uptimeMs, w.capacity, w.requestsServed, stagger);
+    });
     const shared = pool.stats().perWorker.find((w) => w.capacity > 1);
     if (this.o.hardTimeoutMs !== undefined && shared) {
       this.control.options.logger.warn(
@@ -160,7 +170,7 @@ export class PoolLifecycle implements AttachedLifecycle {
 
   // ---- workers coming and going -------------------------------------------------
 
-  private track(id: string, pid: number | undefined, readyAt: number, capacity: number, started = 0): Tracked {
+  private track(id: string, pid: number | undefined, readyAt: number, capacity: number, started = 0, stagger = 0): Tracked {
     const o = this.o;
     const w: Tracked = {
       id,
@@ -168,8 +178,9 @@ export class PoolLifecycle implements AttachedLifecycle {
       readyAt,
       capacity,
       started,
-      requestLimit: o.maxRequests === undefined ? undefined : drawLimit(o.maxRequests, o.maxRequestsJitter),
+      requestLimit: o.maxRequests === undefined ? undefined : Math.max(1, drawLimit(o.maxRequests, o.maxRequestsJitter) - stagger),
       prestarted: false,
+      retryAt: 0,
       ttlMs: o.ttlMs === undefined ? undefined : drawLimit(o.ttlMs, o.ttlJitterMs),
       ttlTimer: undefined,
       checkTimer: undefined,
@@ -203,8 +214,8 @@ export class PoolLifecycle implements AttachedLifecycle {
 
   private onReady(e: WorkerReadyEvent): void {
     this.startFailuresInARow = 0;
-    this.startMs = this.startMsSeen ? 0.7 * this.startMs + 0.3 * e.startMs : e.startMs;
-    this.startMsSeen = true;
+    this.startSamples.push(e.startMs);
+    if (this.startSamples.length > START_SAMPLES) this.startSamples.shift();
     const info = this.control.pool.stats().perWorker.find((w) => w.id === e.workerId);
     if (!this.workers.has(e.workerId)) this.track(e.workerId, e.pid, Date.now(), info?.capacity ?? 1);
     if (this.degradedByUs) {
@@ -222,7 +233,12 @@ export class PoolLifecycle implements AttachedLifecycle {
       this.restarts[reason]++;
       if (reason === "crash") {
         this.crashes[exit.kind]++;
-        if (e.uptimeMs < EARLY_CRASH_MS) this.earlyCrashes.push(Date.now());
+        if (isFailedStart(e)) this.earlyCrashes.push(Date.now());
+        else {
+          // It was serving (an outside kill, an OOM kill, a call that crashed it): not a failed start.
+          this.earlyCrashes = [];
+          this.startFailuresInARow = 0;
+        }
       }
       if (restartChannel.hasSubscribers) {
         const event: LifecycleRestartEvent = {
@@ -310,14 +326,37 @@ export class PoolLifecycle implements AttachedLifecycle {
     w.started = n;
     const limit = w.requestLimit;
     if (limit === undefined || !this.live) return;
-    if (n >= limit) {
-      // The hard cap: it takes no further call from now on.
-      this.recycle(w, "max_requests", "now", { limit });
-    } else if (!w.prestarted && n >= limit - replacementLead(limit, n, Date.now() - w.readyAt, this.startMs)) {
-      // Start the replacement early enough to be ready about when the limit is reached.
-      w.prestarted = true;
-      this.recycle(w, "max_requests", "when-replaced", { limit });
-    }
+    if (w.prestarted || n < limit - replacementLead(limit, n, Date.now() - w.readyAt, this.startMs())) return;
+    if (Date.now() < w.retryAt) return;
+    // Start the replacement early enough to be ready about when the limit is reached.
+    // The worker leaves rotation only once its replacement is ready: if that takes
+    // longer, it serves past its limit meanwhile (lifecycleStats shows by how much).
+    // One replacement at a time per pool, so two workers never drain together.
+    w.prestarted = true;
+    this.replaceInTurn(w, "max_requests", { limit });
+  }
+
+  /** The longest of the recent start-up times (measured by core, under whatever load there was). */
+  private startMs(): number {
+    return this.startSamples.length ? Math.max(...this.startSamples) : DEFAULT_START_MS;
+  }
+
+  /** Replace a worker in its turn; it keeps serving until the replacement is ready. */
+  private replaceInTurn(w: Tracked, reason: string, detail: Record<string, unknown>): void {
+    if (w.killedFor || w.outOfRotation || w.recycling) return;
+    w.recycling = reason;
+    inTurn(this.control.pool, async () => {
+      if (!this.live || !this.workers.has(w.id)) return;
+      await replaceWorker(this.control.pool, w.id, { ...this.recycleOptions(w.id, reason, detail), drain: "when-replaced" });
+    }).catch((err: unknown) => {
+      // The replacement could not start: the worker keeps serving; try again after the restart backoff.
+      if (this.workers.has(w.id)) {
+        w.recycling = undefined;
+        w.prestarted = false;
+        w.retryAt = Date.now() + Math.max(this.o.restartBackoffMs, this.restartDelay());
+      }
+      this.control.options.logger.error(`lifecycle: ${reason} recycle of ${w.id} failed: ${String(err)}`, { pool: this.control.pool.name });
+    });
   }
 
   /** recycleWorker with lifecycle's drain timeout and the worker's memory in the detail. */
@@ -570,6 +609,7 @@ export class PoolLifecycle implements AttachedLifecycle {
         memoryMetric: w.memory?.metric,
         healthMisses: w.misses,
         healthChecks: w.answered,
+        servedPastLimit: w.requestLimit === undefined ? 0 : Math.max(0, w.started - w.requestLimit),
         recycling: w.recycling ?? w.killedFor,
         nearest,
       };

@@ -16,12 +16,13 @@ describe("drawLimit", () => {
 
 describe("replacementLead", () => {
   it("is about one start-up time of requests at the worker's rate", () => {
-    // 100 requests in 1 s, a worker takes 300 ms to start: start 30 early.
-    expect(replacementLead(10_000, 100, 1_000, 300)).toBe(30);
+    // 100 requests in 1 s, a worker takes 300 ms to start: start 45 early (30, and half again).
+    expect(replacementLead(10_000, 100, 1_000, 300)).toBe(45);
   });
 
-  it("is at most half the limit, and 0 without a rate", () => {
-    expect(replacementLead(50, 40, 10, 1_000)).toBe(25);
+  it("may be the whole limit (start at once: a slow start-up must not run the pool short), and 0 without a rate", () => {
+    expect(replacementLead(50, 40, 10, 1_000)).toBe(50);
+    expect(replacementLead(2_000, 1_000, 500, 3_000)).toBe(2_000);
     expect(replacementLead(50, 0, 10, 1_000)).toBe(0);
     expect(replacementLead(50, 10, 0, 1_000)).toBe(0);
   });

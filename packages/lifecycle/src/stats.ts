@@ -28,6 +28,11 @@ export interface WorkerLifecycleStats {
   readonly memoryBytes: number | undefined;
   readonly baselineBytes: number | undefined;
   readonly memoryMetric: MemoryMetric | undefined;
+  /**
+   * Requests it started past its request limit: it keeps serving until its
+   * replacement is ready (a slow start), so the pool never runs short.
+   */
+  readonly servedPastLimit: number;
   /** Health checks missed in a row. */
   readonly healthMisses: number;
   /** Health checks (and memory samples) it has answered. */

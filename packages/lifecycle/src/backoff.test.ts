@@ -1,8 +1,0 @@
-import { expect, it } from "vitest";
-import { backoffDelay } from "./backoff.js";
-
-it("restarts at once, then doubles up to the cap", () => {
-  expect([0, 1, 2, 3, 4, 5, 6, 7, 100].map((n) => backoffDelay(n, 250, 15_000))).toEqual([
-    0, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000,
-  ]);
-});
