@@ -14,10 +14,18 @@ import type { ResolvedRemoteOptions } from "./options.js";
 /** A worker on a host, as the registry needs to see it. */
 export interface HostUser {
   readonly startedAt: number;
+  readonly channel: WorkerChannel;
   /** Calls it has on the host now. */
   inFlight(): number;
   /** The host left DNS: finish running calls, take no more, then end. */
   retire(reason: string): void;
+  /** How many more calls it could run now (its threads less what runs on its host). */
+  spare(): number;
+  /**
+   * Its channel, for a call another worker could not start (its host refused it);
+   * counted against this one's capacity until `release()`.
+   */
+  borrow(): { readonly channel: WorkerChannel; release(): void };
 }
 
 export interface Host {
@@ -179,6 +187,22 @@ export class HostRegistry {
       for (const u of h.users) if (!best || u.startedAt < best.startedAt) best = { host: h, startedAt: u.startedAt };
     }
     return best?.host;
+  }
+
+  /**
+   * The worker best placed to take a call that another host refused before it
+   * started (it drains, or it refused the connection): the most spare capacity.
+   */
+  forwardTarget(except: Host): HostUser | undefined {
+    let best: { user: HostUser; spare: number } | undefined;
+    for (const h of this.hosts.values()) {
+      if (h === except || h.state !== "in_use") continue;
+      for (const u of h.users) {
+        const spare = u.spare();
+        if (spare > Number.NEGATIVE_INFINITY && (!best || spare > best.spare)) best = { user: u, spare };
+      }
+    }
+    return best?.user;
   }
 
   /** Whether waiting could bring a free host: one is ejected (probed) or DNS may list more. */

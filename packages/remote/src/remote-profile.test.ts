@@ -11,12 +11,12 @@ afterEach(async () => {
 
 async function poolOver(fake: ReturnType<typeof fakeHosts>, extra: Parameters<typeof remoteProfile>[0] | Record<string, unknown> = {}, size = 3) {
   const profile = remoteProfile({
-    endpoints: [...fake.hosts.keys()],
+    endpoints: [...fake.hosts.keys()] as string[],
     healthIntervalMs: 50,
     healthTimeoutMs: 50,
     ejectBackoff: { initialMs: 20, maxMs: 100 },
     createChannel: (address, o) => fake.createChannel(address, { token: o.token }),
-    ...extra,
+    ...(extra as object),
   } as Parameters<typeof remoteProfile>[0]);
   const pool = await createPool({ profile, size, logger: silentLogger, python: { adapter: ADAPTER }, startTimeoutMs: 2_000 });
   pools.push(pool);
@@ -119,6 +119,20 @@ describe("remoteProfile over in-memory hosts", () => {
     await Promise.all(Array.from({ length: 6 }, () => pool.execute("sleep", { ms: 5 })));
     expect(h.served).toBe(servedBefore);
     expect(pool.stats().crashes).toBe(0);
+  });
+
+  it("a call refused before it started (draining host, refused connection) runs on another host, idempotent or not", async () => {
+    const fake = fakeHosts(["10.9.0.1:7000", "10.9.0.2:7000", "10.9.0.3:7000"], { threads: 2 });
+    // Health checks too rare to notice: only the refusals tell.
+    const { pool, profile } = await poolOver(fake, { healthIntervalMs: 60_000 }, 3);
+    const [a, b] = profile.hosts().map((h) => fake.hosts.get(h.address)!);
+    a!.mode = "draining";
+    b!.mode = "refusing";
+    const before = { a: a!.served, b: b!.served };
+    const results = await Promise.all(Array.from({ length: 12 }, () => pool.execute<{ host: string }>("sleep", { ms: 5 })));
+    expect(results.every((r) => r.host === "10.9.0.3:7000")).toBe(true);
+    expect({ a: a!.served, b: b!.served }).toEqual(before);
+    await until(() => profile.hosts().filter((h) => h.state === "ejected").length === 2);
   });
 
   it("a wrong token is a clear worker_start_failed that names it and never shows it", async () => {

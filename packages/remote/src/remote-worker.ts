@@ -13,7 +13,7 @@ import {
   type WorkerHandle,
   type WorkerRuntimeInfo,
 } from "@snakepit/core";
-import { classify, describeFailure } from "./failure.js";
+import { classify, describeFailure, networkErrorCode } from "./failure.js";
 import type { Host, HostRegistry, HostUser } from "./host-registry.js";
 
 type CallRequest = Parameters<WorkerChannel["execute"]>[0];
@@ -39,7 +39,7 @@ export interface RemoteWorkerOptions {
   readonly healthTimeoutMs: number;
 }
 
-type State = "serving" | "draining" | "stopping" | "ended";
+type State = "serving" | "draining" | "stopping" | "lost" | "ended";
 
 export class RemoteWorker implements WorkerHandle, HostUser {
   readonly id: string;
@@ -50,11 +50,17 @@ export class RemoteWorker implements WorkerHandle, HostUser {
   readonly exited: Promise<WorkerExit>;
   readonly startedAt = Date.now();
   private state: State = "serving";
+  /** Calls in flight through this worker (its own, those it forwarded, those it adopted). */
   private calls = 0;
+  /** Calls adopted from a host that refused them: the pool does not count them on this worker. */
+  private borrowed = 0;
+  /** Calls this worker forwarded elsewhere, by call id (so a cancel follows them). */
+  private readonly forwarded = new Map<string, HostUser>();
   private readonly idleWaiters: Array<() => void> = [];
   private settle!: (exit: WorkerExit) => void;
   private readonly healthTimer: NodeJS.Timeout;
   private checking = false;
+  private hostLeft = false;
 
   constructor(private readonly o: RemoteWorkerOptions) {
     this.id = o.id;
@@ -66,17 +72,38 @@ export class RemoteWorker implements WorkerHandle, HostUser {
 
   /**
    * Its threads, less what another worker on the same host still runs (while
-   * one of them is recycled); 0 once it drains, so the pool sends it nothing new.
+   * one of them is recycled) and calls it adopted; 0 once it drains or its host
+   * failed, so the pool sends it nothing new.
    */
   get capacity(): number {
     if (this.state !== "serving") return 0;
     let others = 0;
     for (const u of this.o.host.users) if (u !== this) others += u.inFlight();
-    return Math.max(0, this.o.threads - others);
+    return Math.max(0, this.o.threads - others - this.borrowed);
   }
 
   inFlight(): number {
     return this.calls;
+  }
+
+  spare(): number {
+    if (this.state !== "serving") return Number.NEGATIVE_INFINITY;
+    let others = 0;
+    for (const u of this.o.host.users) if (u !== this) others += u.inFlight();
+    return this.o.threads - others - this.calls;
+  }
+
+  borrow(): { readonly channel: WorkerChannel; release(): void } {
+    this.borrowed++;
+    let released = false;
+    return {
+      channel: this.channel,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.borrowed--;
+      },
+    };
   }
 
   /** Take no new calls; end once the running ones are done (they run to completion). */
@@ -84,7 +111,7 @@ export class RemoteWorker implements WorkerHandle, HostUser {
     if (this.state !== "serving") return;
     this.state = "draining";
     this.o.registry.logger?.info(`remote worker ${this.id} on ${this.o.host.address} drains: ${reason}`, { workerId: this.id, host: this.o.host.address });
-    void this.whenIdle(Infinity).then(() => this.end(true, [`${this.o.host.address}: ${reason}`], "drained"));
+    void this.whenIdle(Infinity).then(() => this.end(true, [`${this.o.host.address}: ${reason}`]));
   }
 
   async stop(options: { timeoutMs: number }): Promise<void> {
@@ -92,29 +119,49 @@ export class RemoteWorker implements WorkerHandle, HostUser {
     this.state = "stopping";
     // Recycling a remote worker drains its connection: the host keeps running.
     await this.whenIdle(options.timeoutMs);
-    this.end(true, [], "released");
+    this.end(true, []);
   }
 
   kill(): void {
-    this.end(this.state === "stopping", [], "released");
+    this.end(this.state === "stopping", []);
   }
 
   // ---- internals ------------------------------------------------------------------
 
-  /** The host went away under us: out of rotation, and the pool is told the worker is gone. */
-  private lose(reason: string): void {
+  /**
+   * The host failed: out of rotation at once. With `now`, the worker ends at once
+   * too (its calls fail now: a cut host would hold them to their deadline); else
+   * it ends when its calls have ended (a host that resets fails them itself, and
+   * calls it refused are being forwarded).
+   */
+  private lose(reason: string, now: boolean): void {
     if (this.state === "ended") return;
-    this.end(false, [`${this.o.host.address}: ${reason}`], "ejected", reason);
+    const tail = [`${this.o.host.address}: ${reason}`];
+    if (!this.hostLeft) {
+      this.hostLeft = true;
+      this.o.registry.eject(this.o.host, reason, this);
+    }
+    if (now || this.calls === 0) {
+      this.end(false, tail);
+      return;
+    }
+    this.state = "lost";
+    void this.whenIdle(2 * this.o.healthTimeoutMs).then(() => this.end(false, tail));
   }
 
-  private end(expected: boolean, tail: string[], hostFate: "released" | "ejected" | "drained", reason?: string): void {
+  private end(expected: boolean, tail: string[]): void {
     if (this.state === "ended") return;
+    const drained = this.state === "draining";
     this.state = "ended";
     clearInterval(this.healthTimer);
     this.o.calls.close();
     this.o.health.close();
-    if (hostFate === "released") this.o.registry.detach(this.o.host, this);
-    else this.o.registry.eject(this.o.host, reason ?? tail[0] ?? "drained", this);
+    if (!this.hostLeft) {
+      this.hostLeft = true;
+      // A host that drains is about to exit: probe it before it is used again.
+      if (drained) this.o.registry.eject(this.o.host, tail[0] ?? "drained", this);
+      else this.o.registry.detach(this.o.host, this);
+    }
     for (const w of this.idleWaiters.splice(0)) w();
     this.settle({ exitCode: null, signal: null, stderrTail: tail, expected });
   }
@@ -136,11 +183,14 @@ export class RemoteWorker implements WorkerHandle, HostUser {
     if (--this.calls === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
-  private onFailure(err: unknown): void {
-    if (this.state === "ended") return;
+  /** React to a failed call; true when the host refused it before it started (safe to send elsewhere). */
+  private onFailure(err: unknown): boolean {
     const c = classify(err);
-    if (c === "lost") this.lose(`connection failed: ${describeFailure(err)}`);
+    const refused = networkErrorCode(err) === "ECONNREFUSED";
+    if (this.state === "ended") return false;
+    if (c === "lost") this.lose(`connection failed: ${describeFailure(err)}`, false);
     else if (c === "draining") this.retire("it is draining (SIGTERM)");
+    return c === "draining" || refused;
   }
 
   private async check(): Promise<void> {
@@ -156,10 +206,17 @@ export class RemoteWorker implements WorkerHandle, HostUser {
           ? `no answer to a health check within ${this.o.healthTimeoutMs} ms`
           : `health check failed: ${describeFailure(err)}`;
       if (classify(err) === "draining") this.retire("it is draining (SIGTERM)");
-      else this.lose(why);
+      else this.lose(why, true);
     } finally {
       this.checking = false;
     }
+  }
+
+  /** What is left of a call's deadline, for sending it again elsewhere. */
+  private static remaining(request: CallRequest, options: ChannelCallOptions): ChannelCallOptions {
+    const deadline = Number(request.deadlineUnixMs);
+    if (!(deadline > 0)) return options;
+    return { ...options, timeoutMs: Math.max(1, deadline - Date.now()) };
   }
 
   private wrap(inner: WorkerChannel): WorkerChannel {
@@ -169,10 +226,22 @@ export class RemoteWorker implements WorkerHandle, HostUser {
         if (this.state === "ended") throw gone();
         this.calls++;
         try {
-          return await inner.execute(request, options);
-        } catch (err) {
-          if (!options.signal?.aborted) this.onFailure(err);
-          throw err;
+          try {
+            return await inner.execute(request, options);
+          } catch (err) {
+            if (options.signal?.aborted || !this.onFailure(err)) throw err;
+            // Refused before it started: another host runs it, whatever the tool.
+            const target = this.o.registry.forwardTarget(this.o.host);
+            if (!target) throw err;
+            this.forwarded.set(request.callId, target);
+            const borrowed = target.borrow();
+            try {
+              return await borrowed.channel.execute(request, RemoteWorker.remaining(request, options));
+            } finally {
+              borrowed.release();
+              this.forwarded.delete(request.callId);
+            }
+          }
         } finally {
           this.callEnded();
         }
@@ -184,18 +253,37 @@ export class RemoteWorker implements WorkerHandle, HostUser {
           async *[Symbol.asyncIterator]() {
             if (self.state === "ended") throw gone();
             self.calls++;
+            let received = false;
             try {
-              yield* inner.stream(request, options);
-            } catch (err) {
-              if (!options.signal?.aborted) self.onFailure(err);
-              throw err;
+              try {
+                for await (const m of inner.stream(request, options)) {
+                  received = true;
+                  yield m;
+                }
+              } catch (err) {
+                const refused = !options.signal?.aborted && self.onFailure(err);
+                if (received || !refused) throw err;
+                const target = self.o.registry.forwardTarget(self.o.host);
+                if (!target) throw err;
+                self.forwarded.set(request.callId, target);
+                const borrowed = target.borrow();
+                try {
+                  yield* borrowed.channel.stream(request, RemoteWorker.remaining(request, options));
+                } finally {
+                  borrowed.release();
+                  self.forwarded.delete(request.callId);
+                }
+              }
             } finally {
               self.callEnded();
             }
           },
         };
       },
-      cancel: (callId, waitMs, options) => inner.cancel(callId, waitMs, options),
+      cancel: (callId, waitMs, options) => {
+        const target = this.forwarded.get(callId);
+        return target ? target.channel.cancel(callId, waitMs, options) : inner.cancel(callId, waitMs, options);
+      },
       describe: (options) => inner.describe(options),
       health: (options) => inner.health(options),
       drain: (timeoutMs, options) => inner.drain(timeoutMs, options),
