@@ -152,7 +152,14 @@ if (venvInfo !== null && venvInfo.py_gil_disabled === 1 && current === JSON.stri
     // The otel extra and test extras are pure Python; if one still will not install
     // here, the bridge and pytest are what the free-threaded suites need.
     log("installing with the otel extra failed; installing the bridge and pytest alone");
-    run(pip[0], [...pip.slice(1), "-e", "python", "pytest>=8"]);
+    try {
+      run(pip[0], [...pip.slice(1), "-e", "python", "pytest>=8"]);
+    } catch {
+      fail(
+        "pip could not install snakepit_bridge into python/.venv-ft (see above). The bridge must depend on nothing " +
+          "without a free-threaded build (grpcio has none): check the dependencies in python/pyproject.toml.",
+      );
+    }
   }
   writeFileSync(stampFile, JSON.stringify(stamp) + "\n");
 }

@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 // Runs every test suite (vitest over all packages and examples, pytest for the
 // Python worker), checks that generated code is current and the types check,
-// then prints one closing line: `N passed, N failed, N skipped`.
+// then runs the Python tests and the thread profile's integration tests again on a
+// free-threaded CPython (python/.venv-ft), and prints one closing line:
+// `N passed, N failed, N skipped`.
+//
+// The free-threaded steps need `pnpm run setup:free-threaded`, which this runs: it
+// reuses an interpreter from PATH or the cache outside the repository, or builds
+// one (about 20 minutes, once per machine). They fail when no free-threaded
+// interpreter can be had, unless SNAKEPIT_SKIP_FREE_THREADED=1.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, existsSync } from "node:fs";
+import { mkdirSync, readFileSync, existsSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,12 +22,17 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 // A suite that hangs (a process that never exits) fails after this, instead of
 // holding CI until its own limit.
 const STEP_TIMEOUT_MS = 20 * 60 * 1000;
+// Building CPython 3.13t on a fresh machine takes about 20 minutes on 2 cores.
+const FREE_THREADED_SETUP_TIMEOUT_MS = 35 * 60 * 1000;
 
 function run(label, cmd, args, opts = {}) {
   console.log(`\n=== ${label}: ${cmd} ${args.join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", timeout: STEP_TIMEOUT_MS, killSignal: "SIGKILL", ...opts });
+  const started = Date.now();
+  const timeout = opts.timeout ?? STEP_TIMEOUT_MS;
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", killSignal: "SIGKILL", ...opts, timeout });
+  console.log(`=== ${label}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   if (r.error?.code === "ETIMEDOUT") {
-    console.log(`FAIL ${label} did not finish within ${STEP_TIMEOUT_MS / 60000} minutes and was killed`);
+    console.log(`FAIL ${label} did not finish within ${timeout / 60000} minutes and was killed`);
     totals.failed++;
   }
   return r.status ?? 1;
@@ -49,6 +61,7 @@ check("typecheck (every package, tests included)", run("typecheck", "pnpm", ["ru
 //    both transports must keep the same semantics.
 function vitest(label, reportName, args, env = {}) {
   const report = join(results, reportName);
+  rmSync(report, { force: true });
   run(label, "pnpm", ["exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...args], {
     env: { ...process.env, ...env },
   });
@@ -61,14 +74,21 @@ function vitest(label, reportName, args, env = {}) {
   totals.failed += v.numFailedTests + (v.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(v);
   totals.skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
 }
-vitest("vitest (all packages and examples)", "vitest.json", []);
-vitest("vitest (core over the Connect transport)", "vitest-connect.json", ["--project", "core"], { SNAKEPIT_TEST_TRANSPORT: "connect" });
+// The free-threaded test files run in step 5, on python/.venv-ft.
+const FREE_THREADED_TESTS = ["packages/core/test/free-threaded.int.test.ts", "packages/compat/test/free-threaded.int.test.ts"];
+const notFreeThreaded = ["--exclude", "**/free-threaded.int.test.ts"];
+vitest("vitest (all packages and examples)", "vitest.json", notFreeThreaded);
+vitest("vitest (core over the Connect transport)", "vitest-connect.json", ["--project", "core", ...notFreeThreaded], { SNAKEPIT_TEST_TRANSPORT: "connect" });
 
 // 4. pytest: the Python worker package.
-const junit = join(results, "pytest.xml");
-const py = join(root, "python", ".venv", "bin", "python");
-const pyStatus = run("pytest", py, ["-m", "pytest", "-q", "-p", "no:cacheprovider", `--junitxml=${junit}`], { cwd: join(root, "python") });
-if (existsSync(junit)) {
+function pytest(label, python, reportName) {
+  const junit = join(results, reportName);
+  rmSync(junit, { force: true });
+  const status = run(label, python, ["-m", "pytest", "-q", "-p", "no:cacheprovider", `--junitxml=${junit}`], { cwd: join(root, "python") });
+  if (!existsSync(junit)) {
+    check(`${label} produced a report`, false);
+    return;
+  }
   const xml = readFileSync(junit, "utf8");
   const attr = (name) => Number((xml.match(new RegExp(`<testsuite [^>]*\\b${name}="(\\d+)"`)) ?? [])[1] ?? 0);
   const tests = attr("tests");
@@ -77,9 +97,32 @@ if (existsSync(junit)) {
   totals.passed += tests - failed - skipped;
   totals.failed += failed;
   totals.skipped += skipped;
-  if (pyStatus !== 0 && failed === 0) check("pytest exited cleanly", false);
+  if (status !== 0 && failed === 0) check(`${label} exited cleanly`, false);
+}
+pytest("pytest", join(root, "python", ".venv", "bin", "python"), "pytest.xml");
+
+// 5. The free-threaded build: the whole pytest suite (python/tests/free_threaded
+//    included), compat's probe, and core's thread-profile and free-threaded
+//    integration tests with the workers on python/.venv-ft.
+if (process.env.SNAKEPIT_SKIP_FREE_THREADED === "1") {
+  console.log("\n=== free-threaded suites: SKIPPED (SNAKEPIT_SKIP_FREE_THREADED=1)");
+  totals.skipped++;
 } else {
-  check("pytest produced a report", false);
+  const setup = run("setup:free-threaded", "node", [join(root, "scripts", "setup-free-threaded.mjs")], { timeout: FREE_THREADED_SETUP_TIMEOUT_MS });
+  check(
+    "a free-threaded CPython and python/.venv-ft are ready (pnpm run setup:free-threaded; set SNAKEPIT_SKIP_FREE_THREADED=1 to skip on a machine that cannot have one)",
+    setup === 0,
+  );
+  if (setup === 0) {
+    const ftPython = join(root, "python", ".venv-ft", "bin", "python");
+    pytest("pytest (free-threaded build)", ftPython, "pytest-ft.xml");
+    vitest(
+      "vitest (thread profile and free-threaded tests on python/.venv-ft)",
+      "vitest-ft.json",
+      ["--project", "core", "--project", "compat", "packages/core/test/thread-profile.int.test.ts", ...FREE_THREADED_TESTS],
+      { SNAKEPIT_TEST_PYTHON: ftPython },
+    );
+  }
 }
 
 // A suite that failed to load (syntax error, missing import) has no failed test
