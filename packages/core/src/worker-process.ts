@@ -226,7 +226,7 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
         reject(
           startFailed(
             o,
-            `Python interpreter not found: ${describeExecutable(o.executable)}. ` +
+            `could not start: Python interpreter not found: ${describeExecutable(o.executable)}. ` +
               "Set python.executable or SNAKEPIT_PYTHON to a Python 3.10+ with snakepit_bridge installed " +
               "(in this repository, `pnpm run setup` creates python/.venv).",
             { cause: spawnError },
