@@ -325,6 +325,9 @@ const profilesRun = JSON.parse(
   execFileSync(process.execPath, [`${root}bench/profiles.mjs`, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }),
 );
 
+log("free-threaded CPython against the GIL build (bench/free-threaded.mjs, about 2 minutes)");
+const freeThreaded = execFileSync(process.execPath, [`${root}bench/free-threaded.mjs`], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 const bigRt = p.find((r) => r.label === "16 MiB" && r.what === "bytes round trip");
 
@@ -458,7 +461,8 @@ ${profilesTable(profilesRun)}
 \`node bench/profiles.mjs\` prints the same comparison with more detail (RSS, 2 x N threads,
 1 against 2 threads); [choosing a profile](choosing-a-profile.md) explains what it means for
 your workload.
-`;
+
+${freeThreaded}`;
 console.log(md);
 if (!flags["no-write"]) {
   writeFileSync(`${root}docs/performance.md`, md);
