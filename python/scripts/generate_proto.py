@@ -1,12 +1,13 @@
-"""Generate the Python protobuf and gRPC modules from proto/ into snakepit_bridge/_proto.
+"""Generate the Python protobuf module from proto/ into snakepit_bridge/_proto.
 
 Run with the project's venv: `python/.venv/bin/python python/scripts/generate_proto.py`.
 The output is committed; CI regenerates it and fails when anything changes.
+grpcio-tools (the dev extra) is used only as the code generator: no gRPC stubs are
+written, and the worker imports nothing from grpc.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -28,25 +29,16 @@ def main() -> int:
             f"-I{include}",
             f"--python_out={OUT}",
             f"--pyi_out={OUT}",
-            f"--grpc_python_out={OUT}",
             str(PROTO_ROOT / PROTO),
         ]
     )
     if code != 0:
         return code
-    # protoc writes a package tree (snakepit/worker/v1/...); flatten it into _proto
-    # and make the gRPC module import its sibling relatively.
+    # protoc writes a package tree (snakepit/worker/v1/...); flatten it into _proto.
     nested = OUT / "snakepit" / "worker" / "v1"
     for f in nested.iterdir():
-        target = OUT / f.name
-        text = f.read_text()
-        text = re.sub(
-            r"^from snakepit\.worker\.v1 import worker_pb2 as",
-            "from . import worker_pb2 as",
-            text,
-            flags=re.M,
-        )
-        target.write_text(text)
+        (OUT / f.name).write_text(f.read_text())
+    (OUT / "worker_pb2_grpc.py").unlink(missing_ok=True)  # from older versions of this script
     for d in (nested, nested.parent, nested.parent.parent):
         for f in d.iterdir():
             if f.is_file():

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import select
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lane_client import LaneClient
 
 from snakepit_bridge import codec
 from snakepit_bridge._proto import worker_pb2
@@ -88,6 +91,8 @@ class WorkerProcess:
     control: bytes
     handshake: dict[str, Any] | None
     outputs: dict[str, bytes] = field(default_factory=dict)
+    #: The pool's end of the local lanes (``spawn_worker(..., lanes=True)``).
+    client: LaneClient | None = None
 
     def finish(self, timeout: float = 5.0) -> int:
         """Wait for exit and collect stdout/stderr.
@@ -108,25 +113,43 @@ def spawn_worker(
     control_fd: bool = True,
     env: dict[str, str] | None = None,
     handshake_timeout: float = 20.0,
+    lanes: bool = False,
 ) -> Iterator[WorkerProcess]:
     """Start ``python -m snakepit_bridge ARGS`` with stdin as its parent-watch pipe.
 
-    Yields once the handshake line arrived (or the control fd closed). The process is
-    always killed and reaped afterwards.
+    Yields once the handshake line arrived (or the handshake fd closed). With
+    ``lanes=True`` the worker gets two socketpairs as its local lanes and the result's
+    ``client`` speaks to them. The process is always killed and reaped afterwards.
     """
     read_fd, write_fd = os.pipe() if control_fd else (-1, -1)
     cmd = [sys.executable, "-m", "snakepit_bridge", *args]
+    pass_fds: list[int] = []
     if control_fd:
-        cmd += ["--control-fd", str(write_fd)]
+        cmd += ["--handshake-fd", str(write_fd)]
+        pass_fds.append(write_fd)
+    worker_ends: list[socket.socket] = []
+    client: LaneClient | None = None
+    if lanes:
+        data_worker, data_pool = socket.socketpair()
+        control_worker, control_pool = socket.socketpair()
+        worker_ends = [data_worker, control_worker]
+        for sock in worker_ends:
+            sock.set_inheritable(True)
+        cmd += ["--data-fd", str(data_worker.fileno()), "--control-lane-fd", str(control_worker.fileno())]
+        pass_fds += [data_worker.fileno(), control_worker.fileno()]
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        pass_fds=(write_fd,) if control_fd else (),
+        pass_fds=pass_fds,
         env=env or worker_env(),
     )
     try:
+        for sock in worker_ends:
+            sock.close()
+        if lanes:
+            client = LaneClient(data_pool, control_pool)
         control = b""
         handshake = None
         if control_fd:
@@ -134,13 +157,15 @@ def spawn_worker(
             write_fd = -1
             control = read_until_eof(read_fd, handshake_timeout)
             handshake = json.loads(control) if control.strip() else None
-        yield WorkerProcess(proc, control, handshake)
+        yield WorkerProcess(proc, control, handshake, client=client)
     finally:
         if proc.poll() is None:
             proc.kill()
         with contextlib.suppress(ValueError, subprocess.TimeoutExpired):
             proc.communicate(timeout=5)  # ValueError: already collected by finish()
         proc.wait(timeout=5)
+        if client is not None:
+            client.close()
         for fd in (read_fd, write_fd):
             if fd >= 0:
                 os.close(fd)

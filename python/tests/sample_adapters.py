@@ -38,6 +38,15 @@ class Probe(ThreadSafeAdapter):
         return "released"
 
     @tool
+    def block_on_event(self) -> str:
+        """Wait on the call's cancel_event: only the deadline timer can wake it."""
+        self.started.set()
+        call = current_call()
+        call.cancel_event.wait(10)
+        call.check()
+        return "not cancelled"
+
+    @tool
     def ignore_cancel_until_released(self) -> str:
         self.started.set()
         self.release.wait(10)

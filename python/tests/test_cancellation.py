@@ -1,23 +1,18 @@
-"""Cancellation and deadlines: transport cancel, Cancel RPC, deadlines, async tools, streams."""
+"""Cancellation and deadlines: through the engine and through the local lanes."""
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-import grpc
 import pytest
-from conftest import ServeFactory
+from serving import EngineFactory, LanesFactory
 from helpers import chunk_value, request, result_of, wait_until
 from sample_adapters import Probe
 from snakepit_fixtures import cancel as cancel_fixture
 from snakepit_fixtures.cancel import CancelAdapter
 
 from snakepit_bridge import CallContext, CancelledError, current_call
-from snakepit_bridge._proto import worker_pb2
-
-
-def active_calls(stub: object) -> int:
-    return stub.Health(worker_pb2.HealthRequest()).active_calls  # type: ignore[attr-defined]
 
 
 def test_current_call_outside_a_call_is_never_cancelled() -> None:
@@ -39,214 +34,235 @@ def test_call_context_check_and_deadline() -> None:
     assert fired == [1] and live.cancel_reason == "cancel_rpc" and live.cancel_event.is_set()
 
 
-def test_context_reaches_the_tool(serve: ServeFactory) -> None:
-    stub = serve(Probe()).stub
+def test_context_reaches_the_tool(make_engine: EngineFactory) -> None:
+    engine = make_engine(Probe())
     req = request("context", call_id="abc")
     req.session_id = "sess-1"
     req.headers["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    seen = result_of(stub.Execute(req))
+    seen = result_of(engine.execute(req))
     assert seen["call_id"] == "abc" and seen["tool"] == "context" and seen["session_id"] == "sess-1"
     assert seen["headers"] == {"traceparent": req.headers["traceparent"]}
     assert seen["deadline"] is None and seen["remaining"] is None
-    assert result_of(stub.Execute(request("async_context", call_id="async-id"))) == "async-id"
+    assert result_of(engine.execute(request("async_context", call_id="async-id"))) == "async-id"
 
 
-def test_transport_deadline_reaches_current_call(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
+def test_transport_deadline_reaches_current_call(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
     before = time.time()
-    info = result_of(stub.Execute(request("deadline_info"), timeout=5))
-    assert before + 4 < info["deadline"] <= time.time() + 5.1
-    assert 4 < info["remaining"] <= 5.1  # grpc rounds the transport deadline
+    info = result_of(engine.execute(request("deadline_info"), transport_deadline=time.time() + 5))
+    assert before + 4.9 < info["deadline"] <= time.time() + 5
+    assert 4.9 < info["remaining"] <= 5
 
 
-def test_request_deadline_reaches_current_call(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
+def test_the_earlier_deadline_wins(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
     deadline_ms = int((time.time() + 30) * 1000)
     req = request("deadline_info")
     req.deadline_unix_ms = deadline_ms
-    info = result_of(stub.Execute(req, timeout=60))  # the earlier deadline wins
+    info = result_of(engine.execute(req, transport_deadline=time.time() + 60))
     assert info["deadline"] == pytest.approx(deadline_ms / 1000)
     assert 29 < info["remaining"] <= 30
+    sooner = time.time() + 10
+    info = result_of(engine.execute(req, transport_deadline=sooner))
+    assert info["deadline"] == sooner
 
 
-def test_request_deadline_cancels_a_cooperative_tool(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
+def test_request_deadline_cancels_a_cooperative_tool(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
     req = request("wait_for_cancel", marker="deadline-1", timeout=10)
     req.deadline_unix_ms = int((time.time() + 0.2) * 1000)
     started = time.monotonic()
-    error = stub.Execute(req).error
-    assert error.code == "deadline_exceeded"
+    assert engine.execute(req).error.code == "deadline_exceeded"
     assert time.monotonic() - started < 2
     assert cancel_fixture.STATE["deadline-1"] == "cancelled"
 
 
-def test_transport_deadline_cancels_the_tool(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
-    with pytest.raises(grpc.RpcError) as info:
-        stub.Execute(request("wait_for_cancel", marker="deadline-2"), timeout=0.2)
-    assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    wait_until(lambda: cancel_fixture.STATE.get("deadline-2") == "cancelled")
-    wait_until(lambda: active_calls(stub) == 0)
+def test_a_deadline_wakes_a_tool_waiting_on_cancel_event(make_engine: EngineFactory) -> None:
+    engine = make_engine(Probe())
+    started = time.monotonic()
+    response = engine.execute(request("block_on_event"), transport_deadline=time.time() + 0.2)
+    assert response.error.code == "deadline_exceeded"
+    assert time.monotonic() - started < 2
 
 
-def test_client_cancel_reaches_a_sync_tool(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
-    future = stub.Execute.future(request("wait_for_cancel", marker="client-1"))
-    wait_until(lambda: active_calls(stub) == 1)
-    future.cancel()
-    wait_until(lambda: cancel_fixture.STATE.get("client-1") == "cancelled")
-    wait_until(lambda: active_calls(stub) == 0)
+def test_transport_deadline_cancels_the_tool(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
+    response = engine.execute(request("wait_for_cancel", marker="deadline-2"), transport_deadline=time.time() + 0.2)
+    assert response.error.code == "deadline_exceeded"
+    assert cancel_fixture.STATE.get("deadline-2") == "cancelled"
+    assert engine.health().active_calls == 0
 
 
-def test_cancel_rpc(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
-    future = stub.Execute.future(request("wait_for_cancel", call_id="victim", marker="rpc-1"))
-    wait_until(lambda: active_calls(stub) == 1)
-    assert stub.Cancel(worker_pb2.CancelRequest(call_id="victim")).found
-    error = future.result(timeout=5).error
+def test_cancel_reaches_a_sync_tool(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(engine.execute, request("wait_for_cancel", call_id="victim", marker="rpc-1"))
+        wait_until(lambda: engine.health().active_calls == 1)
+        reply = engine.cancel("victim", 5.0)
+        assert (reply.found, reply.finished) == (True, True)
+        error = future.result(5).error
     assert error.code == "aborted" and error.python_type == "snakepit_bridge.CancelledError"
     assert cancel_fixture.STATE["rpc-1"] == "cancelled"
-    assert not stub.Cancel(worker_pb2.CancelRequest(call_id="victim")).found
-    assert not stub.Cancel(worker_pb2.CancelRequest(call_id="never-existed")).found
+    assert not engine.cancel("victim").found
+    assert engine.cancel("never-existed").finished
 
 
-def test_cancel_rpc_reaches_an_async_tool(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
-    future = stub.Execute.future(
-        request("async_wait_for_cancel", call_id="async-victim", marker="async-1")
-    )
-    wait_until(lambda: active_calls(stub) == 1)
-    # The call may be registered before its task starts; Cancel must work either way.
-    assert stub.Cancel(worker_pb2.CancelRequest(call_id="async-victim")).found
-    assert future.result(timeout=5).error.code == "aborted"
+def test_cancel_reaches_an_async_tool(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(engine.execute, request("async_wait_for_cancel", call_id="async-victim", marker="async-1"))
+        wait_until(lambda: engine.health().active_calls == 1)
+        # The call may be registered before its task starts; cancel must work either way.
+        assert engine.cancel("async-victim").found
+        assert future.result(5).error.code == "aborted"
     # The outcome is reported only after the coroutine handled its CancelledError.
     assert cancel_fixture.STATE.get("async-1") in ("cancelled", None)
 
 
-def test_cancel_reaches_a_running_coroutine(serve: ServeFactory) -> None:
+def test_cancel_reaches_a_running_coroutine(make_engine: EngineFactory) -> None:
     probe = Probe()
-    stub = serve(probe).stub
-    future = stub.Execute.future(request("async_block", call_id="a"))
-    assert probe.started.wait(5)
-    assert stub.Cancel(worker_pb2.CancelRequest(call_id="a")).found
-    assert future.result(timeout=5).error.code == "aborted"
+    engine = make_engine(probe)
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(engine.execute, request("async_block", call_id="a"))
+        assert probe.started.wait(5)
+        assert engine.cancel("a").found
+        assert future.result(5).error.code == "aborted"
     assert probe.async_cancelled.is_set()
 
 
-def test_client_cancel_reaches_a_running_coroutine(serve: ServeFactory) -> None:
+def test_tool_raising_cancelled_without_a_cancel_is_aborted(make_engine: EngineFactory) -> None:
+    assert make_engine(Probe()).execute(request("raise_cancelled")).error.code == "aborted"
+
+
+def test_closing_a_stream_closes_the_generator(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
+    messages = engine.stream(request("stream_until_closed", marker="stream-1", delay=0.01))
+    assert [chunk_value(next(messages)) for _ in range(3)] == [0, 1, 2]
+    messages.close()
+    assert cancel_fixture.STATE.get("stream-1") == "closed"
+    assert engine.health().active_calls == 0
+
+
+def test_closing_a_stream_closes_an_async_generator(make_engine: EngineFactory) -> None:
     probe = Probe()
-    stub = serve(probe).stub
-    future = stub.Execute.future(request("async_block"))
-    assert probe.started.wait(5)
-    future.cancel()
-    assert probe.async_cancelled.wait(5)
-
-
-def test_tool_raising_cancelled_without_a_cancel_is_aborted(serve: ServeFactory) -> None:
-    stub = serve(Probe()).stub
-    assert stub.Execute(request("raise_cancelled")).error.code == "aborted"
-
-
-def test_stream_cancel_closes_the_generator(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
-    call = stub.Stream(request("stream_until_closed", marker="stream-1", delay=0.01))
-    assert [chunk_value(next(call)) for _ in range(3)] == [0, 1, 2]
-    call.cancel()
-    wait_until(lambda: cancel_fixture.STATE.get("stream-1") == "closed", timeout=2)
-    wait_until(lambda: active_calls(stub) == 0)
-
-
-def test_stream_cancel_closes_a_fast_generator(serve: ServeFactory) -> None:
-    probe = Probe()
-    stub = serve(probe).stub
-    call = stub.Stream(request("endless"))
-    next(call)
-    call.cancel()
+    engine = make_engine(probe)
+    messages = engine.stream(request("async_endless"))
+    assert chunk_value(next(messages)) == 0
+    messages.close()
     assert probe.closed.wait(2)
 
 
-def test_stream_cancel_closes_an_async_generator(serve: ServeFactory) -> None:
-    probe = Probe()
-    stub = serve(probe).stub
-    call = stub.Stream(request("async_endless"))
-    assert chunk_value(next(call)) == 0
-    call.cancel()
-    assert probe.closed.wait(2)
-
-
-def test_cancel_rpc_ends_a_stream_with_aborted(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
-    call = stub.Stream(request("stream_until_closed", call_id="sv", marker="stream-2"))
-    next(call)
-    assert stub.Cancel(worker_pb2.CancelRequest(call_id="sv")).found
-    rest = list(call)
+def test_cancel_ends_a_stream_with_aborted(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
+    messages = engine.stream(request("stream_until_closed", call_id="sv", marker="stream-2"))
+    next(messages)
+    assert engine.cancel("sv").found
+    rest = list(messages)
     assert rest[-1].error.code == "aborted"
     assert cancel_fixture.STATE["stream-2"] == "closed"
 
 
-def test_stream_runs_to_the_end(serve: ServeFactory) -> None:
-    stub = serve(CancelAdapter()).stub
-    call = stub.Stream(request("stream_until_closed", marker="stream-3", n=3, delay=0))
-    assert [chunk_value(m) for m in call] == [0, 1, 2]
+def test_stream_runs_to_the_end(make_engine: EngineFactory) -> None:
+    engine = make_engine(CancelAdapter())
+    messages = engine.stream(request("stream_until_closed", marker="stream-3", n=3, delay=0))
+    assert [chunk_value(m) for m in messages] == [0, 1, 2]
     assert cancel_fixture.STATE["stream-3"] == "finished"
 
 
-def test_deadline_while_waiting_for_a_slot(serve: ServeFactory) -> None:
+def test_deadline_while_waiting_for_a_slot(make_engine: EngineFactory) -> None:
     probe = Probe()
-    stub = serve(probe, threads=1).stub
-    busy = stub.Execute.future(request("block", call_id="busy"))
+    engine = make_engine(probe, threads=1)
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(engine.execute, request("block", call_id="busy"))
+        assert probe.started.wait(5)
+        req = request("echo", call_id="late", value=1)
+        req.deadline_unix_ms = int((time.time() + 0.1) * 1000)
+        assert engine.execute(req).error.code == "deadline_exceeded"
+        probe.release.set()
+        assert result_of(busy.result(5)) == "released"
+
+
+def test_a_cancel_that_overtakes_its_call_cancels_it_at_start(make_engine: EngineFactory) -> None:
+    engine = make_engine(Probe())
+    assert not engine.cancel("late-call").found  # not running yet
+    assert engine.execute(request("context", call_id="late-call")).error.code == "aborted"
+    assert result_of(engine.execute(request("context", call_id="other-call")))["call_id"] == "other-call"
+
+
+# ---- over the local lanes ---------------------------------------------------------------
+
+
+def test_a_cancel_frame_reaches_a_call_running_inline(lanes: LanesFactory) -> None:
+    """threads=1: the call runs on the data lane's reader; the cancel comes on the control lane."""
+    served = lanes(CancelAdapter(), threads=1)
+    client = served.client
+    future = client.execute_async(request("wait_for_cancel", call_id="inline", marker="lane-1"))
+    wait_until(lambda: client.health().active_calls == 1)
+    reply = client.cancel("inline", wait_ms=2000)
+    assert (reply.found, reply.finished) == (True, True)
+    assert future.result(5).error.code == "aborted"
+    assert cancel_fixture.STATE["lane-1"] == "cancelled"
+
+
+def test_a_cancel_frame_that_overtakes_its_call(lanes: LanesFactory) -> None:
+    served = lanes(CancelAdapter(), threads=1)
+    reply = served.client.cancel("not-yet")
+    assert (reply.found, reply.finished) == (False, True)
+    response = served.client.execute(request("wait_for_cancel", call_id="not-yet", marker="lane-2"))
+    assert response.error.code == "aborted"
+
+
+def test_a_cancel_that_waits_does_not_hold_up_the_control_lane(lanes: LanesFactory) -> None:
+    probe = Probe()
+    served = lanes(probe, threads=1)
+    client = served.client
+    future = client.execute_async(request("ignore_cancel_until_released", call_id="stubborn"))
     assert probe.started.wait(5)
-    req = request("echo", call_id="late", value=1)
-    req.deadline_unix_ms = int((time.time() + 0.1) * 1000)
-    assert stub.Execute(req).error.code == "deadline_exceeded"
+    pending = client.cancel_async("stubborn", wait_ms=5000)
+    started = time.monotonic()
+    assert client.health(timeout=2).active_calls == 1  # answered while the cancel waits
+    assert time.monotonic() - started < 1
+    assert not pending.done()
     probe.release.set()
-    assert result_of(busy.result(timeout=5)) == "released"
+    reply = pending.result(5).cancel_reply
+    assert (reply.found, reply.finished) == (True, True)
+    assert result_of(future.result(5)) == "done"
 
 
-def test_a_cancel_that_overtakes_its_call_cancels_it_at_start() -> None:
-    from snakepit_bridge.call_context import CANCEL_RPC, CallContext
-    from snakepit_bridge.calls import CallTracker
-
-    tracker = CallTracker()
-    assert tracker.cancel("late-call", CANCEL_RPC) is False  # not running yet
-    ctx = CallContext("late-call", "noop")
-    tracker.begin(ctx)
-    try:
-        assert ctx.cancelled
-        assert ctx.cancel_reason == CANCEL_RPC
-    finally:
-        tracker.end(ctx)
-    other = CallContext("other-call", "noop")
-    tracker.begin(other)
-    assert not other.cancelled
-    tracker.end(other)
+def test_a_cancel_wait_that_runs_out_says_not_finished(lanes: LanesFactory) -> None:
+    probe = Probe()
+    served = lanes(probe, threads=1)
+    future = served.client.execute_async(request("ignore_cancel_until_released", call_id="slow"))
+    assert probe.started.wait(5)
+    reply = served.client.cancel("slow", wait_ms=50)
+    assert (reply.found, reply.finished) == (True, False)
+    probe.release.set()
+    future.result(5)
 
 
-def test_stopping_the_event_loop_wakes_a_thread_waiting_on_an_async_tool() -> None:
-    import asyncio
-    import threading
+def test_a_cancelled_stream_ends_and_closes_its_generator(lanes: LanesFactory) -> None:
+    served = lanes(CancelAdapter(), threads=1)
+    stream = served.client.stream(request("stream_until_closed", call_id="st", marker="lane-3", delay=0.01))
+    assert chunk_value(next(stream)) == 0
+    assert served.client.cancel("st", wait_ms=2000).finished
+    rest = list(stream)  # ends with the end frame (perhaps after an aborted error)
+    assert all(m.WhichOneof("kind") == "chunk" for m in rest[:-1])
+    assert not rest or rest[-1].WhichOneof("kind") == "chunk" or rest[-1].error.code == "aborted"
+    assert cancel_fixture.STATE["lane-3"] == "closed"
 
-    from snakepit_bridge.async_runner import AsyncRunner
-    from snakepit_bridge.call_context import CallContext
 
-    runner = AsyncRunner()
-    started = threading.Event()
-    outcome: list[BaseException] = []
+def test_a_cancel_frees_a_stream_waiting_for_credit(lanes: LanesFactory) -> None:
+    probe = Probe()
+    served = lanes(probe, threads=1)
+    client = served.client
+    chunks = list(_take(client.stream(request("endless", call_id="greedy"), auto_credit=False), 16))
+    assert len(chunks) == 16  # the window; then the worker waits for credit
+    wait_until(lambda: client.health().active_calls == 1)
+    assert client.cancel("greedy", wait_ms=2000).finished
+    assert probe.closed.wait(2)
+    assert served.engine.health().active_calls == 0
 
-    async def forever() -> None:
-        started.set()
-        await asyncio.Event().wait()
 
-    def call() -> None:
-        try:
-            runner.run(forever(), CallContext("stuck", "forever"))
-        except BaseException as exc:  # what the waiting thread sees
-            outcome.append(exc)
-
-    waiter = threading.Thread(target=call, daemon=True)
-    waiter.start()
-    assert started.wait(5)
-    runner.stop()
-    waiter.join(5)
-    assert not waiter.is_alive(), "the waiting thread was never woken"
-    assert len(outcome) == 1  # woken with an error: the tool was cancelled, or its loop gone
+def _take(it, n):  # type: ignore[no-untyped-def]
+    for _ in range(n):
+        yield next(it)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ServeFactory
+from serving import LanesFactory
 from helpers import chunk_value, request, result_of, spawn_worker
 
 from snakepit_bridge import Adapter, ThreadSafeAdapter, runtime_info, thread_safety, tool
@@ -187,16 +187,16 @@ def test_install_is_off_unless_asked() -> None:
     assert checker is not None and checker.mode == "strict" and "quick" in vars(adapter)
 
 
-def test_warn_mode_reports_a_concurrent_entry(serve: ServeFactory, caplog: pytest.LogCaptureFixture) -> None:
+def test_warn_mode_reports_a_concurrent_entry(lanes: LanesFactory, caplog: pytest.LogCaptureFixture) -> None:
     adapter = Gate()
     checker = ThreadChecker(adapter, mode="warn", threads=2)
     checker.instrument(adapter)
-    stub = serve(adapter, spec="tests:Gate", threads=2).stub
-    first = stub.Execute.future(request("hold", call_id="a"))
+    stub = lanes(adapter, spec="tests:Gate", threads=2).client
+    first = stub.execute_async(request("hold", call_id="a"))
     try:
         assert adapter.inside.wait(5)
         with caplog.at_level(logging.WARNING, logger="snakepit_bridge"):
-            assert result_of(stub.Execute(request("quick", call_id="b"), timeout=5)) == "quick"
+            assert result_of(stub.execute(request("quick", call_id="b"), timeout=5)) == "quick"
     finally:
         adapter.release.set()
     assert result_of(first.result(timeout=5)) == "held"
@@ -209,14 +209,14 @@ def test_warn_mode_reports_a_concurrent_entry(serve: ServeFactory, caplog: pytes
     assert "'quick' was entered on thread" in logged[0] and "'hold' on thread" in logged[0]
 
 
-def test_strict_mode_fails_the_racing_call_with_a_python_error(serve: ServeFactory) -> None:
+def test_strict_mode_fails_the_racing_call_with_a_python_error(lanes: LanesFactory) -> None:
     adapter = Gate()
     ThreadChecker(adapter, mode="strict", threads=2).instrument(adapter)
-    stub = serve(adapter, spec="tests:Gate", threads=2).stub
-    first = stub.Execute.future(request("hold", call_id="a"))
+    stub = lanes(adapter, spec="tests:Gate", threads=2).client
+    first = stub.execute_async(request("hold", call_id="a"))
     try:
         assert adapter.inside.wait(5)
-        response = stub.Execute(request("quick", call_id="b"), timeout=5)
+        response = stub.execute(request("quick", call_id="b"), timeout=5)
     finally:
         adapter.release.set()
     assert result_of(first.result(timeout=5)) == "held"  # the call already inside goes on
@@ -225,10 +225,10 @@ def test_strict_mode_fails_the_racing_call_with_a_python_error(serve: ServeFacto
     assert error.code == "python_error"
     assert error.python_type == "snakepit_bridge.thread_safety.ThreadSafetyError"
     assert "Gate" in error.message and "'quick'" in error.message and "'hold'" in error.message
-    assert "snakepit-rpc" in error.message  # names the threads
+    assert "snakepit-local" in error.message  # names the threads
     assert "SNAKEPIT_THREAD_CHECK=strict" in error.message
     # Alone again, the same call is fine.
-    assert result_of(stub.Execute(request("quick", call_id="c"), timeout=5)) == "quick"
+    assert result_of(stub.execute(request("quick", call_id="c"), timeout=5)) == "quick"
 
 
 def hammer(stub: Any, tool_name: str, *, threads: int = 4, calls: int = 6, **args: Any) -> list[Any]:
@@ -237,48 +237,48 @@ def hammer(stub: Any, tool_name: str, *, threads: int = 4, calls: int = 6, **arg
 
     def client(n: int) -> list[Any]:
         start.wait()
-        return [stub.Execute(request(tool_name, call_id=f"{n}-{i}", **args), timeout=10) for i in range(calls)]
+        return [stub.execute(request(tool_name, call_id=f"{n}-{i}", **args), timeout=10) for i in range(calls)]
 
     with ThreadPoolExecutor(threads) as pool:
         return [r for rs in pool.map(client, range(threads)) for r in rs]
 
 
-def test_a_real_race_loses_updates_and_the_checker_sees_it(serve: ServeFactory) -> None:
+def test_a_real_race_loses_updates_and_the_checker_sees_it(lanes: LanesFactory) -> None:
     adapter = RacyCounter()
     adapter.setup()
     checker = ThreadChecker(adapter, mode="warn", threads=4)
     checker.instrument(adapter)
-    stub = serve(adapter, spec="snakepit_fixtures.thread_check:RacyCounter", threads=4).stub
+    stub = lanes(adapter, spec="snakepit_fixtures.thread_check:RacyCounter", threads=4).client
     responses = hammer(stub, "increment", pause=0.005)
     assert all(r.WhichOneof("outcome") == "result" for r in responses)  # warn mode never fails calls
-    final = result_of(stub.Execute(request("value")))
+    final = result_of(stub.execute(request("value")))
     assert final < len(responses), "the unlocked read-modify-write should have lost updates"
     assert checker.race_count > 0
     assert {race.method for race in checker.races} == {"increment"}
     assert all(race.adapter.endswith("RacyCounter") for race in checker.races)
 
 
-def test_strict_mode_lets_only_unraced_calls_run(serve: ServeFactory) -> None:
+def test_strict_mode_lets_only_unraced_calls_run(lanes: LanesFactory) -> None:
     adapter = RacyCounter()
     adapter.setup()
     ThreadChecker(adapter, mode="strict", threads=4).instrument(adapter)
-    stub = serve(adapter, spec="snakepit_fixtures.thread_check:RacyCounter", threads=4).stub
+    stub = lanes(adapter, spec="snakepit_fixtures.thread_check:RacyCounter", threads=4).client
     responses = hammer(stub, "increment", pause=0.005)
     ok = [r for r in responses if r.WhichOneof("outcome") == "result"]
     refused = [r for r in responses if r.WhichOneof("outcome") == "error"]
     assert refused and all(r.error.python_type.endswith("ThreadSafetyError") for r in refused)
     assert "RacyCounter" in refused[0].error.message and "'increment'" in refused[0].error.message
     # Every call that ran, ran alone: none of their updates was lost.
-    assert result_of(stub.Execute(request("value"))) == len(ok)
+    assert result_of(stub.execute(request("value"))) == len(ok)
 
 
-def test_streaming_tools_are_watched_step_by_step(serve: ServeFactory) -> None:
+def test_streaming_tools_are_watched_step_by_step(lanes: LanesFactory) -> None:
     adapter = RacyCounter()
     adapter.setup()
     checker = ThreadChecker(adapter, mode="warn", threads=2)
     checker.instrument(adapter)
-    stub = serve(adapter, spec="snakepit_fixtures.thread_check:RacyCounter", threads=2).stub
-    chunks = [chunk_value(m) for m in stub.Stream(request("count_up", n=3, pause=0))]
+    stub = lanes(adapter, spec="snakepit_fixtures.thread_check:RacyCounter", threads=2).client
+    chunks = [chunk_value(m) for m in stub.stream(request("count_up", n=3, pause=0))]
     assert chunks == [1, 2, 3]
     assert checker.race_count == 0  # one stream alone is no race
     adapter.reset()
@@ -286,7 +286,7 @@ def test_streaming_tools_are_watched_step_by_step(serve: ServeFactory) -> None:
 
     def consume(n: int) -> list[Any]:
         start.wait()
-        return [chunk_value(m) for m in stub.Stream(request("count_up", call_id=f"s{n}", n=20, pause=0.003))]
+        return [chunk_value(m) for m in stub.stream(request("count_up", call_id=f"s{n}", n=20, pause=0.003))]
 
     with ThreadPoolExecutor(2) as pool:
         both = list(pool.map(consume, range(2)))
@@ -294,7 +294,7 @@ def test_streaming_tools_are_watched_step_by_step(serve: ServeFactory) -> None:
     assert checker.race_count > 0 and {r.method for r in checker.races} == {"count_up"}
 
 
-def test_declared_thread_safe_adapters_are_trusted(serve: ServeFactory) -> None:
+def test_declared_thread_safe_adapters_are_trusted(lanes: LanesFactory) -> None:
     from snakepit_bridge.adapters.threaded_showcase import ThreadedShowcaseAdapter
 
     adapter = ThreadedShowcaseAdapter()
@@ -302,11 +302,11 @@ def test_declared_thread_safe_adapters_are_trusted(serve: ServeFactory) -> None:
     checker = ThreadChecker(adapter, mode="strict", threads=4)
     checker.instrument(adapter)
     assert not checker.watch_races
-    stub = serve(adapter, spec="threaded_showcase", threads=4).stub
+    stub = lanes(adapter, spec="threaded_showcase", threads=4).client
     responses = hammer(stub, "increment", pause=0.002)
     assert all(r.WhichOneof("outcome") == "result" for r in responses)
     assert checker.race_count == 0
-    assert result_of(stub.Execute(request("counts"))) == {"hits": len(responses)}
+    assert result_of(stub.execute(request("counts"))) == {"hits": len(responses)}
 
 
 def test_libraries_imported_during_calls_are_noticed(caplog: pytest.LogCaptureFixture) -> None:
@@ -339,20 +339,20 @@ def test_libraries_imported_before_the_checker_started_are_left_to_the_handshake
 # ---- the worker process --------------------------------------------------------------------
 
 
-def test_handshake_warns_about_flagged_imports_with_several_threads(short_tmp: Path) -> None:
+def test_handshake_warns_about_flagged_imports_with_several_threads() -> None:
     spec = "snakepit_fixtures.thread_check:SqliteTools"
-    with spawn_worker(["--adapter", spec, "--listen", f"unix:{short_tmp}/w.sock", "--threads", "2"]) as w:
+    with spawn_worker(["--adapter", spec, "--threads", "2"], lanes=True) as w:
         assert w.handshake is not None and w.handshake["ready"] is True
         warnings = w.handshake["warnings"]
     assert len(warnings) == 1
     assert warnings[0].startswith("sqlite3 is imported in this worker") and "conditional" in warnings[0]
-    with spawn_worker(["--adapter", spec, "--listen", f"unix:{short_tmp}/w1.sock", "--threads", "1"]) as w:
+    with spawn_worker(["--adapter", spec, "--threads", "1"], lanes=True) as w:
         assert w.handshake is not None and w.handshake["warnings"] == []
 
 
-def test_a_plain_thread_worker_has_nothing_to_warn_about(short_tmp: Path) -> None:
+def test_a_plain_thread_worker_has_nothing_to_warn_about() -> None:
     showcase = "snakepit_bridge.adapters.threaded_showcase:ThreadedShowcaseAdapter"
-    with spawn_worker(["--adapter", showcase, "--listen", f"unix:{short_tmp}/w.sock", "--threads", "4"]) as w:
+    with spawn_worker(["--adapter", showcase, "--threads", "4"], lanes=True) as w:
         assert w.handshake is not None
         assert w.handshake["warnings"] == []
         # The interpreter's real flags, not assumptions.
@@ -361,32 +361,29 @@ def test_a_plain_thread_worker_has_nothing_to_warn_about(short_tmp: Path) -> Non
         assert w.handshake["gil_enabled"] is (bool(is_enabled()) if is_enabled else True)
 
 
-def test_an_unknown_check_mode_fails_start_up(short_tmp: Path) -> None:
+def test_an_unknown_check_mode_fails_start_up() -> None:
     from helpers import worker_env
 
     env = worker_env(SNAKEPIT_THREAD_CHECK="sometimes")
-    with spawn_worker(["--adapter", "snakepit_fixtures.basic:EchoAdapter", "--listen", f"unix:{short_tmp}/w.sock"], env=env) as w:
+    with spawn_worker(["--adapter", "snakepit_fixtures.basic:EchoAdapter"], env=env, lanes=True) as w:
         assert w.handshake is not None and w.handshake["ready"] is False
         assert w.handshake["error"]["phase"] == "arguments"
         assert "SNAKEPIT_THREAD_CHECK" in w.handshake["error"]["message"]
 
 
-def test_the_checker_in_a_worker_process_logs_to_stderr(short_tmp: Path) -> None:
+def test_the_checker_in_a_worker_process_logs_to_stderr() -> None:
     """End to end in a real worker: strict refusal as a python_error, a late import noticed."""
-    import grpc
-
     from helpers import worker_env
-    from snakepit_bridge._proto import worker_pb2_grpc
 
     env = worker_env(SNAKEPIT_THREAD_CHECK="warn")
     spec = "snakepit_fixtures.late_import:LateImport"
-    with spawn_worker(["--adapter", spec, "--listen", f"unix:{short_tmp}/w.sock", "--threads", "2"], env=env) as w:
+    with spawn_worker(["--adapter", spec, "--threads", "2"], env=env, lanes=True) as w:
         assert w.handshake is not None and w.handshake["ready"] is True
-        with grpc.insecure_channel(w.handshake["address"]) as channel:
-            stub = worker_pb2_grpc.WorkerServiceStub(channel)
-            assert result_of(stub.Execute(request("imported", name="sqlite3"))) is False
-            assert result_of(stub.Execute(request("load", name="sqlite3"))) is True
-            stub.Drain(worker_pb2.DrainRequest(timeout_ms=1000))
+        client = w.client
+        assert client is not None
+        assert result_of(client.execute(request("imported", call_id="i", name="sqlite3"))) is False
+        assert result_of(client.execute(request("load", call_id="l", name="sqlite3"))) is True
+        client.drain(1000)
         assert w.finish() == 0
     stderr = w.outputs["stderr"].decode()
     assert "thread check: sqlite3 is imported in this worker" in stderr

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import ServeFactory
+from serving import LanesFactory
 from helpers import request, result_of
 
 from snakepit_bridge.adapters import threaded_showcase
@@ -19,11 +19,11 @@ THREADS = 4
 
 
 @pytest.fixture
-def stub(serve: ServeFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
+def stub(lanes: LanesFactory, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("SNAKEPIT_SHOWCASE_BLOB_BYTES", str(256 * 1024))
     adapter = ThreadedShowcaseAdapter()
     adapter.setup()
-    return serve(adapter, spec=SPEC, threads=THREADS).stub
+    return lanes(adapter, spec=SPEC, threads=THREADS).client
 
 
 def at_once(stub: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
@@ -33,14 +33,14 @@ def at_once(stub: Any, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
     def send(i: int) -> Any:
         tool, args = calls[i]
         start.wait()
-        return result_of(stub.Execute(request(tool, call_id=f"c{i}", **args), timeout=10))
+        return result_of(stub.execute(request(tool, call_id=f"c{i}", **args), timeout=10))
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(send, range(len(calls))))
 
 
 def test_shared_read_only_data_is_loaded_once_and_read_concurrently(stub: Any) -> None:
-    info = result_of(stub.Execute(request("setup_info")))
+    info = result_of(stub.execute(request("setup_info")))
     assert info["blob_bytes"] == 256 * 1024
     blob = (bytes(range(256)) * 1024)[: 256 * 1024]
     assert info["blob_sha256"] == hashlib.sha256(blob).hexdigest()
@@ -54,7 +54,7 @@ def test_shared_read_only_data_is_loaded_once_and_read_concurrently(stub: Any) -
     lexicon = sorted(threaded_showcase._WORDS)
     assert results[8:] == [lexicon.index(w) if w in lexicon else None for w in words]
     # Nothing re-ran setup() along the way.
-    assert result_of(stub.Execute(request("setup_info")))["setups"] == info["setups"]
+    assert result_of(stub.execute(request("setup_info")))["setups"] == info["setups"]
 
 
 def test_thread_local_clients_are_never_shared(stub: Any) -> None:
@@ -65,7 +65,7 @@ def test_thread_local_clients_are_never_shared(stub: Any) -> None:
         assert owner.setdefault(r["client"], r["thread"]) == r["thread"]
     assert len(set(owner.values())) == len(owner)
     assert len(owner) >= 2, "the calls should have run on several threads"
-    final = result_of(stub.Execute(request("thread_client")))
+    final = result_of(stub.execute(request("thread_client")))
     assert final["clients_created"] >= len(owner)
 
 
@@ -82,14 +82,14 @@ def test_a_thread_bound_client_refuses_other_threads() -> None:
 def test_locked_read_modify_write_loses_no_update(stub: Any) -> None:
     results = at_once(stub, [("increment", {"key": "k", "pause": 0.005})] * 12)
     assert sorted(results) == list(range(1, 13))
-    assert result_of(stub.Execute(request("counts"))) == {"k": 12}
-    result_of(stub.Execute(request("reset_counts")))
-    assert result_of(stub.Execute(request("counts"))) == {}
+    assert result_of(stub.execute(request("counts"))) == {"k": 12}
+    result_of(stub.execute(request("reset_counts")))
+    assert result_of(stub.execute(request("counts"))) == {}
 
 
 def test_native_threads_reports_the_caps(stub: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
-    caps = result_of(stub.Execute(request("native_threads")))
+    caps = result_of(stub.execute(request("native_threads")))
     assert caps["OMP_NUM_THREADS"] == "3" and caps["MKL_NUM_THREADS"] is None
     assert set(caps) == {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"}

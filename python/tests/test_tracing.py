@@ -1,4 +1,4 @@
-"""Server spans for tool calls (snakepit_bridge.tracing), against a real gRPC server."""
+"""Server spans for tool calls (snakepit_bridge.tracing), through the engine."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ServeFactory
+from serving import EngineFactory
 from helpers import chunk_value, request, result_of
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -53,9 +53,9 @@ def spans(adapter: TracedAdapter) -> dict[str, Any]:
     return {s["name"]: s for s in adapter.finished_spans()}
 
 
-def test_server_span_is_a_child_of_the_callers_traceparent(serve: ServeFactory, adapter: TracedAdapter) -> None:
-    stub = serve(adapter, spec=TRACED).stub
-    assert result_of(stub.Execute(traced_request("add", a=1, b=2))) == 3
+def test_server_span_is_a_child_of_the_callers_traceparent(make_engine: EngineFactory, adapter: TracedAdapter) -> None:
+    stub = make_engine(adapter, spec=TRACED)
+    assert result_of(stub.execute(traced_request("add", a=1, b=2))) == 3
     server = spans(adapter)["snakepit.tool add"]
     assert server["trace_id"] == TRACE_ID
     assert server["parent_id"] == PARENT_ID
@@ -70,18 +70,18 @@ def test_server_span_is_a_child_of_the_callers_traceparent(serve: ServeFactory, 
     assert attrs["snakepit.adapter"] == TRACED
 
 
-def test_a_span_the_tool_creates_nests_under_the_server_span(serve: ServeFactory, adapter: TracedAdapter) -> None:
-    stub = serve(adapter, spec=TRACED).stub
-    inner = result_of(stub.Execute(traced_request("user_span", name="mine")))
+def test_a_span_the_tool_creates_nests_under_the_server_span(make_engine: EngineFactory, adapter: TracedAdapter) -> None:
+    stub = make_engine(adapter, spec=TRACED)
+    inner = result_of(stub.execute(traced_request("user_span", name="mine")))
     server = spans(adapter)["snakepit.tool user_span"]
     assert inner["trace_id"] == TRACE_ID
     assert inner["parent_id"] == server["span_id"]
     assert server["parent_id"] == PARENT_ID
 
 
-def test_async_tools_see_the_server_span_on_the_event_loop(serve: ServeFactory, adapter: TracedAdapter) -> None:
-    stub = serve(adapter, spec=TRACED).stub
-    inner = result_of(stub.Execute(traced_request("async_user_span")))
+def test_async_tools_see_the_server_span_on_the_event_loop(make_engine: EngineFactory, adapter: TracedAdapter) -> None:
+    stub = make_engine(adapter, spec=TRACED)
+    inner = result_of(stub.execute(traced_request("async_user_span")))
     server = spans(adapter)["snakepit.tool async_user_span"]
     assert inner["trace_id"] == TRACE_ID
     assert inner["parent_id"] == server["span_id"]
@@ -89,10 +89,10 @@ def test_async_tools_see_the_server_span_on_the_event_loop(serve: ServeFactory, 
 
 @pytest.mark.parametrize(("tool", "prefix"), [("stream_spans", "step-"), ("async_stream_spans", "async-step-")])
 def test_a_stream_has_one_server_span_covering_every_step(
-    serve: ServeFactory, adapter: TracedAdapter, tool: str, prefix: str
+    make_engine: EngineFactory, adapter: TracedAdapter, tool: str, prefix: str
 ) -> None:
-    stub = serve(adapter, spec=TRACED).stub
-    items = [chunk_value(m) for m in stub.Stream(traced_request(tool, steps=2))]
+    stub = make_engine(adapter, spec=TRACED)
+    items = [chunk_value(m) for m in stub.stream(traced_request(tool, steps=2))]
     by_name = spans(adapter)
     server = by_name[f"snakepit.tool {tool}"]
     assert server["attributes"]["rpc.method"] == "Stream"
@@ -103,9 +103,9 @@ def test_a_stream_has_one_server_span_covering_every_step(
         assert by_name[item["name"]]["trace_id"] == TRACE_ID
 
 
-def test_a_failing_tool_marks_its_server_span_as_an_error(serve: ServeFactory, adapter: TracedAdapter) -> None:
-    stub = serve(adapter, spec=TRACED).stub
-    error = stub.Execute(traced_request("fail", message="nope")).error
+def test_a_failing_tool_marks_its_server_span_as_an_error(make_engine: EngineFactory, adapter: TracedAdapter) -> None:
+    stub = make_engine(adapter, spec=TRACED)
+    error = stub.execute(traced_request("fail", message="nope")).error
     assert error.code == "python_error" and error.python_type == "ValueError"
     server = spans(adapter)["snakepit.tool fail"]
     assert server["status"] == "ERROR"
@@ -115,28 +115,28 @@ def test_a_failing_tool_marks_its_server_span_as_an_error(serve: ServeFactory, a
     assert "tracing.py" not in error.traceback
 
 
-def test_without_traceparent_the_server_span_is_a_root(serve: ServeFactory, adapter: TracedAdapter) -> None:
-    stub = serve(adapter, spec=TRACED).stub
-    result_of(stub.Execute(traced_request("add", traceparent=None, a=1, b=1)))
+def test_without_traceparent_the_server_span_is_a_root(make_engine: EngineFactory, adapter: TracedAdapter) -> None:
+    stub = make_engine(adapter, spec=TRACED)
+    result_of(stub.execute(traced_request("add", traceparent=None, a=1, b=1)))
     server = spans(adapter)["snakepit.tool add"]
     assert server["parent_id"] is None
     assert server["trace_id"] != TRACE_ID
 
 
-def test_the_headers_reach_the_tool_unchanged(serve: ServeFactory, adapter: TracedAdapter) -> None:
-    stub = serve(adapter, spec=TRACED).stub
-    assert result_of(stub.Execute(traced_request("headers"))) == {"traceparent": TRACEPARENT}
+def test_the_headers_reach_the_tool_unchanged(make_engine: EngineFactory, adapter: TracedAdapter) -> None:
+    stub = make_engine(adapter, spec=TRACED)
+    assert result_of(stub.execute(traced_request("headers"))) == {"traceparent": TRACEPARENT}
 
 
 def test_a_tracing_failure_never_fails_the_call(
-    serve: ServeFactory, adapter: TracedAdapter, monkeypatch: pytest.MonkeyPatch
+    make_engine: EngineFactory, adapter: TracedAdapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("propagator exploded")
 
     monkeypatch.setattr(tracing.propagate, "extract", broken)
-    stub = serve(adapter, spec=TRACED).stub
-    assert result_of(stub.Execute(traced_request("add", a=2, b=2))) == 4
+    stub = make_engine(adapter, spec=TRACED)
+    assert result_of(stub.execute(traced_request("add", a=2, b=2))) == 4
     assert "snakepit.tool add" not in spans(adapter)
 
 

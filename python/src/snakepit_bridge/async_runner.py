@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -13,6 +14,16 @@ from .call_context import CallContext, activate
 from .errors import CancelledError
 
 T = TypeVar("T")
+
+log = logging.getLogger("snakepit_bridge")
+
+
+class _Escaped(Exception):
+    """Carries a SystemExit or KeyboardInterrupt raised by an async tool off the loop."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
 
 
 class _TaskHandle:
@@ -69,7 +80,12 @@ class AsyncRunner:
                 raise asyncio.CancelledError()
             # Each task runs in its own copy of the context, so this stays local to it.
             with activate(ctx):
-                return await coro
+                try:
+                    return await coro
+                except (SystemExit, KeyboardInterrupt) as exc:
+                    # asyncio re-raises these two out of run_forever(), which would end
+                    # the loop's thread for every later async call: carry them out instead.
+                    raise _Escaped(exc) from None
 
         def request_cancel() -> None:
             with contextlib.suppress(RuntimeError):  # the loop already closed (shutdown)
@@ -84,6 +100,8 @@ class AsyncRunner:
         remove: Callable[[], None] = ctx.on_cancel(request_cancel) if cancellable else _nothing
         try:
             return future.result()
+        except _Escaped as escaped:
+            raise escaped.original from None  # the tool's own SystemExit / KeyboardInterrupt
         except (concurrent.futures.CancelledError, asyncio.CancelledError):
             ctx.check()  # raises our CancelledError with the reason
             raise CancelledError(f"call {ctx.call_id!r} was cancelled") from None
@@ -124,6 +142,12 @@ def _nothing() -> None:
 def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     try:
-        loop.run_forever()
+        while True:
+            try:
+                loop.run_forever()
+                return  # stop() was called
+            except BaseException:  # noqa: BLE001 - e.g. a callback a tool scheduled raised SystemExit
+                # The loop serves every async tool of this worker: log and keep it running.
+                log.exception("a callback on the worker's event loop raised; the loop goes on")
     finally:
         loop.close()

@@ -53,6 +53,8 @@ class CallContext:
         # something that waits to be woken (cancel_event, on_cancel) needs that timer;
         # ``cancelled`` and ``check()`` read the clock. So it is armed on first such use.
         self.arm_deadline: Callable[[CallContext], None] | None = None
+        # Set by arm_deadline: unschedules that timer when the call ends.
+        self.disarm_deadline: Callable[[], None] | None = None
 
     def _need_deadline_timer(self) -> None:
         arm, self.arm_deadline = self.arm_deadline, None

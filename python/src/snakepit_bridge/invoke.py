@@ -133,7 +133,7 @@ _PLUMBING_DIRS = (
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _PLUMBING_FILES = {
     os.path.join(_PACKAGE_DIR, name)
-    for name in ("invoke.py", "server.py", "async_runner.py", "call_context.py")
+    for name in ("invoke.py", "engine.py", "async_runner.py", "call_context.py")
 }
 
 
@@ -155,8 +155,16 @@ def python_type_name(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def safe_str(exc: BaseException) -> str:
+    """``str(exc)``, or a stand-in when the exception's ``__str__`` itself raises."""
+    try:
+        return str(exc)
+    except BaseException:  # noqa: BLE001 - a broken __str__ must not end the call badly
+        return f"<exception str() failed: {python_type_name(exc)}>"
+
+
 def error_from_exception(exc: BaseException, ctx: CallContext, spec: ToolSpec) -> ToolError:
-    """Map an exception raised by a tool to the wire ToolError."""
+    """Map anything a tool raised (any BaseException) to the wire ToolError; never raises."""
     if isinstance(exc, ToolError):
         return exc
     if isinstance(exc, (CancelledError, asyncio.CancelledError)):
@@ -172,10 +180,16 @@ def error_from_exception(exc: BaseException, ctx: CallContext, spec: ToolSpec) -
             f"tool {spec.name!r} was cancelled{reason}",
             python_type=python_type_name(exc),
         )
-    tb = _trim_plumbing(exc.__traceback__)
     return ToolError(
         errors.PYTHON_ERROR,
-        str(exc),
+        safe_str(exc),
         python_type=python_type_name(exc),
-        traceback="".join(traceback.format_exception(type(exc), exc, tb)),
+        traceback=format_traceback(exc, _trim_plumbing(exc.__traceback__)),
     )
+
+
+def format_traceback(exc: BaseException, tb: TracebackType | None) -> str:
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, tb))
+    except BaseException:  # noqa: BLE001 - e.g. a __str__ that raises something odd
+        return f"{python_type_name(exc)} (the traceback could not be formatted)\n"

@@ -1,16 +1,20 @@
-"""The local data plane: Execute and Stream over a socketpair from the parent.
+"""The local transport: every WorkerService message as DataFrames on two socketpairs.
 
-A spawned worker gets one end of a socketpair (``--data-fd``). Calls arrive as
-length-prefixed ``DataFrame`` messages and run through the same servicer code as
-the gRPC path, so errors, deadlines, cancellation and limits behave the same.
-What it saves is the per-call cost of HTTP/2 and of grpc's thread hand-offs.
+A worker the pool spawns gets two socket fds (see the end of worker.proto):
 
-Threading: one reader thread owns the socket's read side. With one tool slot
-(the process profile) it runs unary calls itself, inline, so a call costs no
-thread switch; cancellation still reaches a running call through the gRPC
-``Cancel`` RPC, which is served on threads of its own. Streams, and every call
-when there are several slots, run on a small executor so the reader stays free
-to take credits and cancels.
+* the data lane (``--data-fd``): execute, stream and credit in; result, chunk and
+  end out;
+* the control lane (``--control-lane-fd``): cancel, describe, health and drain
+  in, each answered with its ``*_reply`` under the frame's call_id. It has a
+  reader thread of its own, so it is answered while every tool slot is busy.
+
+Threading on the data lane: one reader thread owns the socket's read side. With
+one tool slot (the process profile) it runs a unary call itself, inline, so a
+call costs no thread switch, and the replies of calls that arrived together
+leave in one write. Streams, and every call when there are several slots, run
+on a small executor so the reader stays free to take credits.
+
+EOF on either lane means the pool is gone: the worker stops serving.
 """
 
 from __future__ import annotations
@@ -19,35 +23,32 @@ import logging
 import socket
 import struct
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from . import call_context
+from . import call_context, wire
 from ._proto import worker_pb2
-from .server import WorkerServicer
+from .engine import Engine
 
 log = logging.getLogger("snakepit_bridge")
 
 _HEADER = struct.Struct(">I")
 # Chunks a stream may have in flight before the pool acknowledges them.
 STREAM_WINDOW = 16
+# Room for the envelope around a maximal payload (framing, the other fields).
+FRAME_HEADROOM_BYTES = 1024 * 1024
+# How long close() waits for a control reply being written (e.g. drain's).
+_REPLY_GRACE_S = 0.5
 
-
-class _LocalRpcContext:
-    """The two things the servicer asks of a gRPC context, for a local call.
-
-    The deadline travels in the request (``deadline_unix_ms``); cancellation
-    comes from a cancel frame or the Cancel RPC, both through the call tracker.
-    """
-
-    def add_callback(self, callback: Any) -> bool:
-        return True
-
-    def time_remaining(self) -> float | None:
-        return None
-
-
-_LOCAL_CONTEXT = _LocalRpcContext()
+# DataFrame field numbers of the replies (worker.proto).
+_RESULT = wire.DF_RESULT
+_CHUNK = wire.DF_CHUNK
+_END = wire.DF_END
+_CANCEL_REPLY = 12
+_DESCRIBE_REPLY = 13
+_HEALTH_REPLY = 14
+_DRAIN_REPLY = 15
 
 
 class _Credits:
@@ -68,7 +69,7 @@ class _Credits:
             self._closed = True
             self._cond.notify_all()
 
-    def take(self, cancelled: Any) -> bool:
+    def take(self, cancelled: Callable[[], bool]) -> bool:
         """Wait for one credit; False if the stream was closed or cancelled meanwhile."""
         with self._cond:
             while self._available <= 0 and not self._closed:
@@ -81,52 +82,34 @@ class _Credits:
             return True
 
 
-class LocalTransport:
-    """Serves DataFrames from the socketpair until it closes."""
+class _Lane:
+    """One socket: frames in (an iterator), frames out (whole writes under a lock)."""
 
-    def __init__(self, servicer: WorkerServicer, fd: int, threads: int, max_message_bytes: int) -> None:
-        self.servicer = servicer
+    def __init__(self, fd: int, max_frame: int) -> None:
         self.sock = socket.socket(fileno=fd)
         self.sock.setblocking(True)
-        self.threads = threads
-        self.max_frame = max_message_bytes + 1024 * 1024
+        self.max_frame = max_frame
         self._write_lock = threading.Lock()
-        # Streams always run off the reader; with several slots, unary calls do too.
-        self._executor = ThreadPoolExecutor(max_workers=max(threads, 1) + 1, thread_name_prefix="snakepit-local")
-        self._credits: dict[str, _Credits] = {}
-        self._credits_lock = threading.Lock()
-        # Replies of inline calls not yet written (see _serve).
-        self._held: list[bytes] = []
-        self._thread = threading.Thread(target=self._serve, name="snakepit-local-reader", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
+    def send(self, data: bytes) -> None:
+        try:
+            with self._write_lock:
+                self.sock.sendall(data)
+        except OSError:
+            pass  # the pool is gone: the reader sees EOF and stops the worker
 
     def close(self) -> None:
         try:
             self.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
-    # ---- reading ------------------------------------------------------------------
-
-    def _serve(self) -> None:
-        try:
-            for frame, more in self._frames():
-                self._dispatch(frame)
-                if not more and self._held:
-                    # Replies to pipelined calls leave together, in one write.
-                    held, self._held = self._held, []
-                    self._send_raw(b"".join(held))
-        except Exception:  # a broken frame means a broken peer: stop serving this socket
-            log.exception("local transport stopped")
-
-    def _frames(self) -> Any:
+    def frames(self) -> Iterator[tuple[bytes, bool]]:
+        """Each frame's bytes, and whether another whole frame is already buffered."""
         buf = bytearray()
-        recv = self.sock.recv_into
         chunk = bytearray(256 * 1024)
         view = memoryview(chunk)
+        recv = self.sock.recv_into
         while True:
             # Parse every complete frame already buffered before reading again.
             while len(buf) >= 4:
@@ -135,12 +118,12 @@ class LocalTransport:
                     raise ValueError(f"frame of {length} bytes is over the limit of {self.max_frame}")
                 if len(buf) < 4 + length:
                     if length > len(chunk):  # a large frame: read the rest straight into place
-                        buf.extend(self._read_exact(4 + length - len(buf)))
+                        buf += self._read_exact(4 + length - len(buf))
                         continue
                     break
-                frame = worker_pb2.DataFrame.FromString(bytes(buf[4 : 4 + length]))
+                data = bytes(buf[4 : 4 + length])
                 del buf[: 4 + length]
-                yield frame, _complete_frame_in(buf)
+                yield data, len(buf) >= 4 and len(buf) >= 4 + _HEADER.unpack_from(buf, 0)[0]
             n = recv(view)
             if n == 0:
                 return  # the pool closed its end
@@ -153,99 +136,213 @@ class LocalTransport:
         while got < n:
             k = self.sock.recv_into(view[got:])
             if k == 0:
-                raise EOFError("the pool closed the data socket mid-frame")
+                raise EOFError("the pool closed the socket mid-frame")
             got += k
         return out
 
-    def _dispatch(self, frame: worker_pb2.DataFrame) -> None:
-        kind = frame.WhichOneof("kind")
+
+class LocalTransport:
+    """Serves the data and control lanes until either closes (then calls ``on_lost``)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        data_fd: int,
+        control_fd: int,
+        *,
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        max_frame = engine.max_message_bytes + FRAME_HEADROOM_BYTES
+        self.data = _Lane(data_fd, max_frame)
+        self.control = _Lane(control_fd, max_frame)
+        self.threads = engine.threads
+        self._on_lost = on_lost
+        self._closing = False
+        # Streams always run off the reader; with several slots, unary calls do too.
+        self._executor = ThreadPoolExecutor(max_workers=self.threads + 1, thread_name_prefix="snakepit-local")
+        self._credits: dict[str, _Credits] = {}
+        self._credits_lock = threading.Lock()
+        # Replies of inline calls not yet written (see _serve_data).
+        self._held: list[bytes] = []
+        # Held while the control reader handles a frame, so close() lets its reply out.
+        self._control_busy = threading.Lock()
+        # Calls whose reply is not written yet: close() lets them out (bounded) too.
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._no_pending = threading.Event()
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.data, self._serve_data), name="snakepit-data-lane", daemon=True),
+            threading.Thread(target=self._read, args=(self.control, self._serve_control), name="snakepit-control-lane", daemon=True),
+        ]
+
+    def start(self) -> None:
+        for reader in self._readers:
+            reader.start()
+
+    def close(self) -> None:
+        """Stop serving; a control reply being written (drain's) still goes out."""
+        with self._pending_lock:
+            self._closing = True
+            if self._pending == 0:
+                self._no_pending.set()
+        self._no_pending.wait(_REPLY_GRACE_S)
+        if self._control_busy.acquire(timeout=_REPLY_GRACE_S):
+            self._control_busy.release()
+        with self._credits_lock:
+            streams = list(self._credits.values())
+        for credits in streams:
+            credits.close()
+        self.data.close()
+        self.control.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # ---- reading ------------------------------------------------------------------
+
+    def _read(self, lane: _Lane, serve: Callable[[_Lane], None]) -> None:
+        """A lane's reader thread: nothing may escape it unnoticed."""
+        reason = "eof"
+        try:
+            serve(lane)
+        except BaseException as exc:  # noqa: BLE001 - a broken frame means a broken peer
+            if not self._closing:
+                log.error("local transport stopped: %r", exc, exc_info=exc)
+            reason = f"broken frame: {exc!r}"
+        if not self._closing and self._on_lost is not None:
+            self._on_lost(reason)
+
+    def _serve_data(self, lane: _Lane) -> None:
+        decode = wire.decode_data_frame
+        for data, more in lane.frames():
+            frame = decode(data)
+            try:
+                self._dispatch_data(frame)
+            except BaseException as exc:  # noqa: BLE001 - one bad frame must not stop the lane
+                log.error("could not serve a %s frame for call %r", frame.kind, frame.call_id, exc_info=exc)
+            if not more and self._held:
+                # Replies to pipelined calls leave together, in one write.
+                held, self._held = self._held, []
+                lane.send(b"".join(held))
+                self._replied(len(held))
+
+    def _dispatch_data(self, frame: wire.DataFrame) -> None:
+        kind = frame.kind
+        if kind == "execute" or kind == "stream":
+            with self._pending_lock:
+                self._pending += 1
         if kind == "execute":
-            if self.threads == 1:
-                self._execute_inline(frame.call_id, frame.execute)
+            # Inline on the reader only when no stream runs: a stream holding the one
+            # slot would wait for credits that this thread must read.
+            if self.threads == 1 and not self._credits:
+                self._held.append(_frame(frame.call_id, _RESULT, self.engine.execute_encoded(frame.body)))
             else:
-                self._executor.submit(self._execute, frame.call_id, frame.execute)
+                self._executor.submit(self._execute, frame.call_id, frame.body)
         elif kind == "stream":
             credits = _Credits(STREAM_WINDOW)
             with self._credits_lock:
                 self._credits[frame.call_id] = credits
-            self._executor.submit(self._stream, frame.call_id, frame.stream, credits)
+            self._executor.submit(self._stream, frame.call_id, frame.body, credits)
         elif kind == "credit":
-            with self._credits_lock:
-                credits_for = self._credits.get(frame.call_id)
+            credits_for = self._credits.get(frame.call_id)
             if credits_for is not None:
-                credits_for.add(frame.credit.chunks)
-        elif kind == "cancel":
-            self.servicer.tracker.cancel(frame.call_id, call_context.CLIENT_CANCELLED)
-            with self._credits_lock:
-                credits_for = self._credits.get(frame.call_id)
-            if credits_for is not None:
-                credits_for.close()
+                credits_for.add(frame.body.chunks)
+        elif kind == "cancel":  # also accepted here; the control lane is where it belongs
+            self._cancel_quietly(frame.call_id, call_context.CLIENT_CANCELLED)
         else:
-            log.warning("ignoring an unexpected local frame: %s", kind)
+            log.warning("ignoring a %s frame on the data lane", kind)
+
+    def _serve_control(self, lane: _Lane) -> None:
+        for data, _more in lane.frames():
+            frame = worker_pb2.DataFrame.FromString(data)
+            with self._control_busy:
+                try:
+                    self._dispatch_control(frame)
+                except BaseException as exc:  # noqa: BLE001 - one bad frame must not stop the lane
+                    log.error("could not serve a control frame for %r", frame.call_id, exc_info=exc)
+
+    def _dispatch_control(self, frame: worker_pb2.DataFrame) -> None:
+        kind = frame.WhichOneof("kind")
+        call_id = frame.call_id
+        if kind == "health":
+            self.control.send(_frame(call_id, _HEALTH_REPLY, self.engine.health().SerializeToString()))
+        elif kind == "cancel":
+            self._cancel(call_id, frame.cancel.wait_ms)
+        elif kind == "describe":
+            self.control.send(_frame(call_id, _DESCRIBE_REPLY, self.engine.describe().SerializeToString()))
+        elif kind == "drain":
+            reply = self.engine.drain(frame.drain.timeout_ms)
+            self.control.send(_frame(call_id, _DRAIN_REPLY, reply.SerializeToString()))
+        else:
+            log.warning("ignoring a %s frame on the control lane", kind)
+
+    def _replied(self, n: int = 1) -> None:
+        with self._pending_lock:
+            self._pending -= n
+            if self._closing and self._pending == 0:
+                self._no_pending.set()
+
+    # ---- cancellation -------------------------------------------------------------
+
+    def _cancel(self, call_id: str, wait_ms: int) -> None:
+        """Cancel, then answer once the call ended or ``wait_ms`` passed, off this thread."""
+        reply = self.engine.cancel(call_id, 0.0)
+        self._close_credits(call_id)
+        if reply.finished or wait_ms == 0:
+            self.control.send(_frame(call_id, _CANCEL_REPLY, reply.SerializeToString()))
+            return
+
+        def wait_then_reply() -> None:
+            finished = self.engine.wait_finished(call_id, wait_ms / 1000.0)
+            done = worker_pb2.CancelResponse(found=True, finished=finished)
+            self.control.send(_frame(call_id, _CANCEL_REPLY, done.SerializeToString()))
+
+        # Rare (a call that does not stop at once), so a thread of its own is cheap enough.
+        threading.Thread(target=wait_then_reply, name="snakepit-cancel-wait", daemon=True).start()
+
+    def _cancel_quietly(self, call_id: str, reason: str) -> None:
+        self.engine.tracker.cancel(call_id, reason)
+        self._close_credits(call_id)
+
+    def _close_credits(self, call_id: str) -> None:
+        # A cancelled stream must not leave its thread waiting for credit.
+        with self._credits_lock:
+            credits = self._credits.get(call_id)
+        if credits is not None:
+            credits.close()
 
     # ---- calls --------------------------------------------------------------------
 
-    def _execute(self, call_id: str, request: worker_pb2.CallRequest) -> None:
-        response = self.servicer.Execute(request, _LOCAL_CONTEXT)  # type: ignore[arg-type]
-        self._send_raw(_frame(call_id, _FIELD_RESULT, response.SerializeToString()))
+    def _execute(self, call_id: str, request: Any) -> None:
+        try:
+            self.data.send(_frame(call_id, _RESULT, self.engine.execute_encoded(request)))
+        finally:
+            self._replied()
 
-    def _execute_inline(self, call_id: str, request: worker_pb2.CallRequest) -> None:
-        """On the reader thread: hold the reply while more calls are already buffered."""
-        response = self.servicer.Execute(request, _LOCAL_CONTEXT)  # type: ignore[arg-type]
-        self._held.append(_frame(call_id, _FIELD_RESULT, response.SerializeToString()))
-
-    def _stream(self, call_id: str, request: worker_pb2.CallRequest, credits: _Credits) -> None:
-        messages = self.servicer.Stream(request, _LOCAL_CONTEXT)  # type: ignore[arg-type]
-        cancelled = lambda: self.servicer.tracker.is_cancelled(call_id)  # noqa: E731
+    def _stream(self, call_id: str, request: Any, credits: _Credits) -> None:
+        messages = self.engine.stream_encoded(request)
+        tracker = self.engine.tracker
         try:
             for message in messages:
-                if not credits.take(cancelled):
-                    break  # the pool stopped reading: closing `messages` closes the tool
-                self._send_raw(_frame(call_id, _FIELD_CHUNK, message.SerializeToString()))
-        except Exception:
-            log.exception("local stream %s failed", call_id)
+                if not credits.take(lambda: tracker.is_cancelled(call_id)):
+                    break  # cancelled, or the pool stopped reading: closing `messages` closes the tool
+                self.data.send(_frame(call_id, _CHUNK, message))
+        except BaseException as exc:  # noqa: BLE001 - the engine never raises; be sure of it
+            log.error("local stream %s failed", call_id, exc_info=exc)
         finally:
             messages.close()
             with self._credits_lock:
-                self._credits.pop(call_id, None)
-            self._send_raw(_frame(call_id, _FIELD_END, b""))
-
-    def _send_raw(self, frame: bytes) -> None:
-        try:
-            with self._write_lock:
-                self.sock.sendall(frame)
-        except OSError:
-            pass  # the pool is gone; the parent watch ends the process
-
-
-# DataFrame field numbers (worker.proto). Outgoing frames are assembled from the
-# already-serialised inner message rather than by building a DataFrame around it,
-# which would copy the inner message once more; the bytes are the same.
-_FIELD_CALL_ID = 1
-_FIELD_RESULT = 6
-_FIELD_CHUNK = 7
-_FIELD_END = 8
-
-
-def _complete_frame_in(buf: bytearray) -> bool:
-    """True when ``buf`` already holds another whole frame."""
-    return len(buf) >= 4 and len(buf) >= 4 + _HEADER.unpack_from(buf, 0)[0]
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _field(number: int, data: bytes) -> bytes:
-    return bytes(((number << 3) | 2,)) + _varint(len(data)) + data
+                if self._credits.get(call_id) is credits:
+                    del self._credits[call_id]
+            self.data.send(_frame(call_id, _END, b""))
+            self._replied()
 
 
 def _frame(call_id: str, number: int, inner: bytes) -> bytes:
-    """A length-prefixed DataFrame {call_id, <number>: inner}."""
-    body = _field(_FIELD_CALL_ID, call_id.encode()) + _field(number, inner)
+    """A length-prefixed DataFrame {call_id, <number>: inner}, built around serialised bytes.
+
+    Building a DataFrame object around the inner message would copy it once more;
+    the bytes are the same.
+    """
+    body = wire.field_bytes(wire.DF_CALL_ID, call_id.encode()) if call_id else b""
+    body += wire.field_bytes(number, inner)
     return _HEADER.pack(len(body)) + body

@@ -1,37 +1,24 @@
-"""A running worker: the gRPC server around one adapter, and its graceful shutdown."""
+"""A running worker: one engine, its transports, and its graceful shutdown."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
+import ssl
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
-import grpc
-
-from ._proto import worker_pb2_grpc
 from .adapter import Adapter
-from .auth import TokenAuthInterceptor
 from .call_context import SHUTDOWN
-from .server import WorkerServicer
+from .connect_server import BindError, ConnectServer
+from .engine import DEFAULT_MAX_MESSAGE_BYTES, Engine
+from .local_transport import LocalTransport
 
 log = logging.getLogger("snakepit_bridge")
 
-DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-# Room for the envelope around a maximal payload (protobuf framing, other fields).
-MESSAGE_HEADROOM_BYTES = 1024 * 1024
-# Extra server threads beyond the tool slots so Health/Describe/Cancel/Drain are
-# answered even while every slot is busy.
-SPARE_RPC_THREADS = 4
-
-
-class BindError(RuntimeError):
-    """The server could not listen on the requested address."""
+__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "BindError", "Worker"]
 
 
 class Worker:
-    """Serves one adapter instance over gRPC until drained, signalled or stopped."""
+    """Serves one adapter instance (local lanes and/or Connect) until drained, signalled or stopped."""
 
     def __init__(
         self,
@@ -40,79 +27,45 @@ class Worker:
         adapter_spec: str,
         threads: int = 1,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-        token: str | None = None,
         grace_seconds: float = 5.0,
     ) -> None:
-        if threads < 1:
-            raise ValueError("threads must be at least 1")
         self.adapter = adapter
         self.threads = threads
         self.grace_seconds = grace_seconds
-        self.servicer = WorkerServicer(
+        self.engine = Engine(
             adapter,
             adapter_spec=adapter_spec,
             threads=threads,
             max_message_bytes=max_message_bytes,
             on_drain=self._drain_in_background,
         )
-        self.address: str | None = None
-        self._unix_path: str | None = None
-        self._server = grpc.server(
-            ThreadPoolExecutor(
-                max_workers=threads + SPARE_RPC_THREADS, thread_name_prefix="snakepit-rpc"
-            ),
-            interceptors=[TokenAuthInterceptor(token)] if token else [],
-            options=[
-                ("grpc.max_receive_message_length", max_message_bytes + MESSAGE_HEADROOM_BYTES),
-                ("grpc.max_send_message_length", max_message_bytes + MESSAGE_HEADROOM_BYTES),
-                ("grpc.so_reuseport", 0),
-            ],
-        )
-        worker_pb2_grpc.add_WorkerServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            self.servicer, self._server
-        )
-        self._local: object | None = None
+        self.server: ConnectServer | None = None
+        self.local: LocalTransport | None = None
+        #: Why serving stopped without a shutdown ("eof" when the pool closed a lane).
+        self.lost_reason: str | None = None
         self._shutdown_lock = threading.Lock()
         self._shutdown_started = False
         self._stopped = threading.Event()
+        if threads > 1 and not type(adapter).thread_safe:
+            log.warning(
+                "%s runs with --threads %d but is not a ThreadSafeAdapter; its tools may run concurrently",
+                type(adapter).__qualname__,
+                threads,
+            )
 
     @property
     def tool_names(self) -> list[str]:
-        return sorted(self.servicer.tools)
+        return sorted(self.engine.tools)
 
-    def start(self, listen: str) -> str:
-        """Bind ``listen`` (``unix:/path`` or ``host:port``) and start serving.
+    def listen(self, address: str, *, token: str | None = None, tls: ssl.SSLContext | None = None) -> str:
+        """Serve Connect on ``address`` (``unix:/path`` or ``HOST:PORT``); returns the dialable address."""
+        self.server = ConnectServer(self.engine, address, token=token, tls=tls)
+        return self.server.start()
 
-        Returns the address clients should dial: the real port when ``listen`` asked
-        for port 0, an absolute path for unix sockets.
-        """
-        try:
-            port = self._server.add_insecure_port(listen)
-        except RuntimeError as exc:
-            raise BindError(f"could not listen on {listen!r}: {exc}") from None
-        if port == 0:
-            raise BindError(f"could not listen on {listen!r}")
-        self.address = _reported_address(listen, port)
-        if listen.startswith("unix:") and not listen.startswith("unix://"):
-            self._unix_path = os.path.abspath(listen[len("unix:") :])
-        elif listen.startswith("unix://"):
-            self._unix_path = listen[len("unix://") :]
-        self._server.start()
-        if self.threads > 1 and not type(self.adapter).thread_safe:
-            log.warning(
-                "%s runs with --threads %d but is not a ThreadSafeAdapter; "
-                "its tools may run concurrently",
-                type(self.adapter).__qualname__,
-                self.threads,
-            )
-        return self.address
-
-    def serve_local(self, fd: int) -> None:
-        """Serve Execute/Stream on a socketpair fd too (the local data plane)."""
-        from .local_transport import LocalTransport
-
-        self._local = LocalTransport(self.servicer, fd, self.threads, self.servicer.max_message_bytes)
-        self._local.start()
+    def serve_local(self, data_fd: int, control_fd: int) -> None:
+        """Serve the two local lanes (socketpair fds from the pool)."""
+        self.local = LocalTransport(self.engine, data_fd, control_fd, on_lost=self._lost)
+        self.local.start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the worker has stopped; False on timeout."""
@@ -135,48 +88,39 @@ class Worker:
             return
         grace = self.grace_seconds if grace_seconds is None else grace_seconds
         try:
-            tracker = self.servicer.tracker
+            tracker = self.engine.tracker
             tracker.start_draining()
             if not tracker.wait_idle(grace):
-                log.warning(
-                    "%d call(s) still running after %.1fs; cancelling them",
-                    tracker.active_calls,
-                    grace,
-                )
+                log.warning("%d call(s) still running after %.1fs; cancelling them", tracker.active_calls, grace)
                 tracker.cancel_all(SHUTDOWN)
                 tracker.wait_idle(min(1.0, grace))  # a moment for cooperative tools
             try:
                 self.adapter.teardown()
             except Exception:
                 log.exception("adapter teardown failed")
-            # A short grace lets in-flight Health/Drain responses go out.
-            self._server.stop(grace=0.5).wait(2.0)
-            self.servicer.close()
-            self._remove_socket_file()
+            self._close_transports()
+            self.engine.close()
         finally:
             self._stopped.set()
 
     def stop_now(self) -> None:
-        """Stop serving without waiting for calls or running teardown (the parent is gone)."""
-        self._server.stop(grace=None)
-        self._remove_socket_file()
+        """Stop serving without waiting for calls or running teardown (the pool is gone)."""
+        self._close_transports()
         self._stopped.set()
 
+    def _close_transports(self) -> None:
+        # Each lets a reply being written go out first (e.g. the Drain that started this).
+        if self.local is not None:
+            self.local.close()
+        if self.server is not None:
+            self.server.close()
+
+    def _lost(self, reason: str) -> None:
+        if self._shutdown_started:
+            return
+        log.info("the pool closed a local lane (%s); stopping", reason)
+        self.lost_reason = reason
+        self.stop_now()
+
     def _drain_in_background(self, timeout: float | None) -> None:
-        threading.Thread(
-            target=self.shutdown, args=(timeout,), name="snakepit-drain", daemon=True
-        ).start()
-
-    def _remove_socket_file(self) -> None:
-        if self._unix_path:
-            with contextlib.suppress(OSError):
-                os.unlink(self._unix_path)
-
-
-def _reported_address(listen: str, port: int) -> str:
-    if listen.startswith("unix:") and not listen.startswith("unix://"):
-        return "unix:" + os.path.abspath(listen[len("unix:") :])
-    if listen.startswith("unix"):  # unix://, unix-abstract:
-        return listen
-    host, sep, _ = listen.rpartition(":")
-    return f"{host}:{port}" if sep else f"{listen}:{port}"
+        threading.Thread(target=self.shutdown, args=(timeout,), name="snakepit-drain", daemon=True).start()
