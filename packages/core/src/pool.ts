@@ -366,11 +366,14 @@ export class PoolImpl implements Pool {
     }
   }
 
-  /** The pool gives up on a worker (kill, lost connection): no further call goes to it, and its replacement starts now. */
+  /**
+   * The pool gives up on a worker (kill, lost connection): no further call goes to
+   * it from now on. Its replacement starts when its exit is seen, so that the
+   * restart policy knows how it ended (a crash counts toward the backoff).
+   */
   private takeOutOfRotation(slot: Slot): void {
     slot.gone = true;
     if (slot.state === "ready") slot.state = "draining";
-    this.ensureSize();
   }
 
   private crashError(slot: Slot, exit: WorkerExit): SnakepitError {
@@ -1019,7 +1022,7 @@ export class PoolImpl implements Pool {
     this.options.logger.warn(`killing worker ${workerId}: ${options.reason}`, { pool: this.name, workerId });
     for (const call of [...slot.running]) call.fail(slot.killError);
     slot.handle.kill();
-    // Out of rotation at once (not when its exit is seen), and its replacement starts now.
+    // Out of rotation at once, not only when its exit is seen.
     this.takeOutOfRotation(slot);
   }
 

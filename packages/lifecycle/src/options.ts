@@ -10,7 +10,7 @@ import { closeMatch } from "./did-you-mean.js";
 export type MemoryMode = "growth" | "absolute";
 
 export interface LifecycleOptions {
-  /** Requests a worker may start before it is replaced (a hard cap). Default: no limit. */
+  /** Requests after which a worker is replaced; it leaves rotation once its replacement is ready (serving past the limit meanwhile if it must). Default: no limit. */
   maxRequests?: number;
   /** Each worker draws its own limit in [maxRequests, maxRequests + jitter]. Default: maxRequests / 10, rounded. */
   maxRequestsJitter?: number;
