@@ -32,12 +32,25 @@ export function networkErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-export type FailureClass = "lost" | "draining" | "token" | "other";
+/** A TLS failure (certificate not trusted, wrong name, client certificate refused) in the cause chain. */
+export function tlsErrorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && /CERT|SSL|TLS|UNABLE_TO_|SIGNATURE|ERR_TLS/.test(code)) return code;
+    const message = (e as { message?: unknown }).message;
+    if (typeof message === "string" && /SSL alert|certificate (required|unknown|expired|revoked)|bad certificate/i.test(message)) return "ERR_SSL_ALERT";
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+export type FailureClass = "lost" | "draining" | "token" | "tls" | "other";
 
 /** What a failed call or check says about the host it was sent to. */
 export function classify(err: unknown): FailureClass {
   if (!(err instanceof ChannelFailure)) return "other";
   if (err.kind === "protocol" && /refused the token/.test(err.message)) return "token";
+  if (tlsErrorCode(err) !== undefined) return "tls";
   if (err.kind !== "unavailable") return "other";
   if (networkErrorCode(err) !== undefined) return "lost";
   if (/drain/i.test(err.message)) return "draining";

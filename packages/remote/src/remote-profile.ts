@@ -21,6 +21,7 @@ class HostRefused extends Error {
   constructor(
     message: string,
     readonly fatal: boolean,
+    readonly kind: "tls" | "other" = "other",
   ) {
     super(message);
   }
@@ -53,6 +54,7 @@ export function remoteProfile(options: RemoteProfileOptions): RemoteProfile {
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.options.startTimeoutMs)]);
       await registry.ready();
       const tried: string[] = [];
+      let tlsFailures = 0;
       for (;;) {
         if (signal.aborted) throw startFailed(ctx, o, registry, tried, ctx.signal.aborted ? "the pool closed or the start deadline passed" : "startTimeoutMs passed");
         let host = registry.reserveFree();
@@ -63,6 +65,7 @@ export function remoteProfile(options: RemoteProfileOptions): RemoteProfile {
           if (shared) host = shared;
         }
         if (!host) {
+          if (tlsFailures > 0 && tlsFailures === tried.length) throw startFailed(ctx, o, registry, tried, "TLS failed with every host tried");
           if (!registry.mayFreeUp()) throw startFailed(ctx, o, registry, tried, "every host is in use (the pool's size is larger than the number of hosts)");
           void registry.resolve();
           await registry.changed(signal);
@@ -79,6 +82,7 @@ export function remoteProfile(options: RemoteProfileOptions): RemoteProfile {
           return worker;
         } catch (err) {
           if (err instanceof HostRefused && err.fatal) throw new SnakepitError("worker_start_failed", err.message, { workerId: ctx.workerId, pool: ctx.poolName });
+          if (err instanceof HostRefused && err.kind === "tls") tlsFailures++;
           tried.push(`${host.address} (${err instanceof Error ? err.message : String(err)})`);
         }
       }
@@ -92,12 +96,12 @@ export function remoteProfile(options: RemoteProfileOptions): RemoteProfile {
     const calls = channelFor(host, "calls");
     const health = channelFor(host, "health");
     const timeoutMs = Math.min(ctx.options.startTimeoutMs, 2 * o.healthTimeoutMs);
-    const fail = (message: string, fatal: boolean, eject: boolean): never => {
+    const fail = (message: string, fatal: boolean, eject: boolean, kind: "tls" | "other" = "other"): never => {
       calls.close();
       health.close();
       if (eject) registry.eject(host, message);
       else if (!shared) registry.unreserve(host);
-      throw new HostRefused(message, fatal);
+      throw new HostRefused(message, fatal, kind);
     };
     let describe;
     let status;
@@ -106,6 +110,10 @@ export function remoteProfile(options: RemoteProfileOptions): RemoteProfile {
     } catch (err) {
       if (classify(err) === "token") {
         return fail(`remote worker ${host.address} refused the token (x-snakepit-token is missing or wrong): give remoteProfile the token in the worker's --token-file`, true, false);
+      }
+      if (classify(err) === "tls") {
+        // Ejected (another host may have a good certificate), but not waited for.
+        return fail(`TLS failed, checked against the name ${host.servername ?? host.address} (see tls.ca, tls.cert/key): ${describeFailure(err)}`, false, true, "tls");
       }
       if (ctx.signal.aborted) return fail("the pool closed or the start deadline passed", true, false);
       return fail(`no answer to Describe: ${describeFailure(err)}`, false, true);

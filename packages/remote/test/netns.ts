@@ -109,6 +109,8 @@ export interface ServeOptions {
   tlsClientCa?: string;
   graceMs?: number;
   env?: Record<string, string>;
+  /** Another port than the host's own: a second server beside the first (tracked, stopped by close()). */
+  port?: number;
   /** Overrides the command (tests of the test kit); default: python -m snakepit_bridge serve. */
   command?: (host: LabHost) => string[];
 }
@@ -118,6 +120,7 @@ export class NetLab {
   readonly hosts: LabHost[] = [];
   private readonly subnet: string;
   private readonly output = new Map<number, string[]>();
+  private readonly extra = new Set<ChildProcess>();
 
   constructor(count: number, port = 50051) {
     // 10.A.B.0/24 per run, a /30 per host: A and B from the pid, away from common ranges.
@@ -151,8 +154,9 @@ export class NetLab {
     }
   }
 
-  /** Start the worker server in the host's namespace; resolves once /healthz answers 200. */
+  /** Start the worker server in the host's namespace; resolves once it listens. */
   async serve(h: LabHost, o: ServeOptions): Promise<ChildProcess> {
+    const address = o.port === undefined ? h.address : `${h.ip}:${o.port}`;
     const args = o.command
       ? o.command(h)
       : [
@@ -163,7 +167,7 @@ export class NetLab {
           "--adapter",
           o.adapter,
           "--listen",
-          h.address,
+          address,
           "--threads",
           String(o.threads ?? 4),
           ...(o.tokenFile ? ["--token-file", o.tokenFile] : []),
@@ -175,7 +179,11 @@ export class NetLab {
       env: { ...process.env, ...o.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
-    h.server = child;
+    if (o.port === undefined) h.server = child;
+    else {
+      this.extra.add(child);
+      child.once("exit", () => this.extra.delete(child));
+    }
     const lines: string[] = [];
     this.output.set(h.index, lines);
     const keep = (chunk: Buffer) => {
@@ -184,17 +192,21 @@ export class NetLab {
     };
     child.stdout!.on("data", keep);
     child.stderr!.on("data", keep);
-    const exited = new Promise<never>((_, reject) =>
-      child.once("exit", (code, signal) => reject(new Error(`worker server in ${h.ns} exited (${signal ?? code}) before it was ready:\n${lines.join("\n")}`))),
-    );
-    const secure = o.tlsCert !== undefined;
-    const until = Date.now() + 20_000;
-    for (;;) {
-      const status = await Promise.race([healthz(h.address, secure), exited]);
-      if (status === 200) return child;
-      if (Date.now() > until) throw new Error(`worker server in ${h.ns} not ready after 20 s:\n${lines.join("\n")}`);
-      await Promise.race([new Promise((r) => setTimeout(r, 50)), exited]);
-    }
+    // The server prints "listening on ADDRESS" once it accepts calls: the handshake to wait for.
+    return new Promise<ChildProcess>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`worker server in ${h.ns} not listening after 20 s:\n${lines.join("\n")}`)), 20_000);
+      const onData = () => {
+        if (!lines.some((l) => l.includes(`listening on ${address}`))) return;
+        clearTimeout(timer);
+        child.stderr!.off("data", onData);
+        resolve(child);
+      };
+      child.stderr!.on("data", onData);
+      child.once("exit", (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`worker server in ${h.ns} exited (${signal ?? code}) before it listened:\n${lines.join("\n")}`));
+      });
+    });
   }
 
   outputOf(h: LabHost): string[] {
@@ -222,6 +234,16 @@ export class NetLab {
   /** Remove every process, namespace and veth of this lab. Safe to call twice, and after a failed create(). */
   async close(): Promise<void> {
     await Promise.all(this.hosts.map((h) => this.stopServer(h, "SIGKILL").catch(() => {})));
+    await Promise.all(
+      [...this.extra].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once("exit", () => resolve());
+            child.kill("SIGKILL");
+          }),
+      ),
+    );
     for (const h of this.hosts) {
       killNamespace(h.ns);
       tryIp("link", "del", h.vethRoot);
