@@ -29,7 +29,7 @@ export interface RemoteProfileOptions {
   resolveIntervalMs?: number;
   /** Ejected hosts are probed after initialMs, doubling up to maxMs, until they answer. Default { initialMs: 250, maxMs: 10000 }. */
   ejectBackoff?: { initialMs: number; maxMs: number };
-  /** Most connections kept open to one host (one per call in flight). Default: its capacity plus 4. */
+  /** Most connections kept open to one host (one per call in flight). Default 64. */
   maxSocketsPerHost?: number;
   /** The profile's name in stats and events. Default "remote". */
   name?: string;

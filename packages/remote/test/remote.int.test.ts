@@ -234,6 +234,13 @@ describe.skipIf(why !== undefined)("remote workers in network namespaces", () =>
     expect(uncaught).toEqual([]);
   });
 
+  it("the README example runs, and the README shows it verbatim", async () => {
+    const { addOnRemoteWorkers } = await import("./readme-example.js");
+    await expect(addOnRemoteWorkers(lab.hosts.map((h) => h.address), TOKEN)).resolves.toBe(42);
+    const example = readFileSync(new URL("./readme-example.ts", import.meta.url), "utf8");
+    expect(readFileSync(new URL("../README.md", import.meta.url), "utf8")).toContain(example.trim());
+  });
+
   it("TLS with client certificates, workers discovered by DNS name, the certificate checked against that name", async () => {
     const pki = makePki(dir, "workers.snakepit.test");
     const servers: ChildProcess[] = [];
