@@ -221,13 +221,15 @@ describe.skipIf(!RUN)("the thread profile on a free-threaded build", () => {
 
     it("strict check on the free-threaded build: the racing call is refused, so no update is lost", async () => {
       await using p = await pool(FT_PYTHON, UNSAFE, { ...opts(), python: { env: { SNAKEPIT_THREAD_CHECK: "strict" } } });
-      const first = p.execute<number>("bump", { n: 4 * N }); // about a second of pure Python
+      // About 1.5 s of pure Python on its own, longer on a loaded machine: still running
+      // when the second call arrives.
+      const first = p.execute<number>("bump", { n: 8 * N });
       await expect.poll(async () => (await p.health({ timeoutMs: 1_000 }))[0]?.activeCalls, { timeout: 5_000 }).toBe(1);
       const refused = await rejectionOf(p.execute("bump", { n: 1 }));
       expect(refused).toMatchObject({ code: "python_error", pythonType: "snakepit_bridge.thread_safety.ThreadSafetyError" });
       expect(refused.message).toMatch(/concurrent calls into snakepit_fixtures\.free_threaded\.UnsafeCounter/);
-      expect(await first).toBe(4 * N);
-      expect(await p.execute("counts")).toMatchObject({ count: 4 * N });
+      expect(await first).toBe(8 * N);
+      expect(await p.execute("counts")).toMatchObject({ count: 8 * N });
     });
 
     it("the ThreadSafeAdapter version (a lock) is exact on the free-threaded build", async () => {
