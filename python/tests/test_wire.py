@@ -11,6 +11,10 @@ from snakepit_bridge import wire
 from snakepit_bridge._proto import worker_pb2
 
 
+def decode(data: bytes) -> wire.DataFrame:
+    return wire.decode_data_frame(data, by_hand=True)
+
+
 def as_dict(req: object) -> dict[str, object]:
     return {
         "call_id": req.call_id,  # type: ignore[attr-defined]
@@ -39,23 +43,23 @@ REQUESTS = [
 @pytest.mark.parametrize("kind", ["execute", "stream"])
 def test_call_frames_decode_like_protobuf(req: worker_pb2.CallRequest, kind: str) -> None:
     data = worker_pb2.DataFrame(call_id="outer", **{kind: req}).SerializeToString()
-    frame = wire.decode_data_frame(data)
+    frame = decode(data)
     assert (frame.call_id, frame.kind) == ("outer", kind)
     assert isinstance(frame.body, wire.CallRequest), "the hot path must not fall back"
     assert as_dict(frame.body) == as_dict(req)
-    assert as_dict(wire.decode_call_request(req.SerializeToString())) == as_dict(req)
+    assert as_dict(wire.decode_call_request(req.SerializeToString(), by_hand=True)) == as_dict(req)
 
 
 def test_credit_frames() -> None:
     for chunks in (0, 1, 16, 2**32 - 1):
-        frame = wire.decode_data_frame(worker_pb2.DataFrame(call_id="s", credit=worker_pb2.StreamCredit(chunks=chunks)).SerializeToString())
+        frame = decode(worker_pb2.DataFrame(call_id="s", credit=worker_pb2.StreamCredit(chunks=chunks)).SerializeToString())
         assert (frame.kind, frame.body.chunks) == ("credit", chunks)
 
 
 def test_other_kinds_fall_back_to_protobuf() -> None:
-    frame = wire.decode_data_frame(worker_pb2.DataFrame(call_id="x", cancel=worker_pb2.CancelRequest(call_id="x", wait_ms=5)).SerializeToString())
+    frame = decode(worker_pb2.DataFrame(call_id="x", cancel=worker_pb2.CancelRequest(call_id="x", wait_ms=5)).SerializeToString())
     assert frame.kind == "cancel" and isinstance(frame.body, worker_pb2.CancelRequest) and frame.body.wait_ms == 5
-    assert wire.decode_data_frame(b"").kind is None
+    assert decode(b"").kind is None
 
 
 def test_unusual_encodings_give_protobuf_s_answer() -> None:
@@ -64,7 +68,7 @@ def test_unusual_encodings_give_protobuf_s_answer() -> None:
     unknown = b"\xf8\x01\x05" + b"\x82\x02\x02hi"  # unknown fields 31 (varint) and 32 (bytes)
     for data in (a + b, unknown + a, a + unknown):  # a repeated message merges; unknown fields are skipped
         expected = worker_pb2.DataFrame.FromString(data)
-        frame = wire.decode_data_frame(data)
+        frame = decode(data)
         assert frame.call_id == expected.call_id and frame.kind == "execute"
         assert as_dict(frame.body) == as_dict(expected.execute)
 
@@ -79,7 +83,7 @@ def test_garbage_raises_protobuf_s_error() -> None:
         data[rng.randrange(len(data))] = rng.randrange(256)
         _same_outcome(bytes(data))
     with pytest.raises(DecodeError):
-        wire.decode_data_frame(b"\xff\xff\xff")
+        decode(b"\xff\xff\xff")
 
 
 def _same_outcome(data: bytes) -> None:
@@ -87,15 +91,23 @@ def _same_outcome(data: bytes) -> None:
         expected = worker_pb2.DataFrame.FromString(data)
     except (DecodeError, UnicodeDecodeError) as exc:  # pure-Python protobuf raises the latter
         with pytest.raises(type(exc)):
-            wire.decode_data_frame(data)
+            decode(data)
         return
-    frame = wire.decode_data_frame(data)
+    frame = decode(data)
     kind = expected.WhichOneof("kind")
     assert (frame.call_id, frame.kind) == (expected.call_id, kind)
     if kind in ("execute", "stream"):
         assert as_dict(frame.body) == as_dict(getattr(expected, kind))
     elif kind == "credit":
         assert frame.body.chunks == expected.credit.chunks
+
+
+def test_the_hand_decoder_is_used_when_protobuf_is_pure_python() -> None:
+    from google.protobuf.internal import api_implementation
+
+    assert wire.HAND_DECODE is (api_implementation.Type() == "python")
+    frame = wire.decode_data_frame(worker_pb2.DataFrame(call_id="c", execute=REQUESTS[1]).SerializeToString())
+    assert frame.kind == "execute" and as_dict(frame.body) == as_dict(REQUESTS[1])
 
 
 @pytest.mark.parametrize(

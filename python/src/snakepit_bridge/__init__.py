@@ -1,8 +1,9 @@
 """snakepit_bridge: the Python worker side of Snakepit.
 
-Write an :class:`Adapter` subclass, mark methods with :func:`tool`, and run it with
-``python -m snakepit_bridge --adapter pkg.mod:MyAdapter --listen unix:/tmp/w.sock``
-(normally the Node.js pool does that for you).
+Write an :class:`Adapter` subclass and mark methods with :func:`tool`. A Node.js pool
+spawns the worker itself (``python -m snakepit_bridge --adapter pkg.mod:MyAdapter
+--data-fd 4 --control-lane-fd 5``); for pools on other hosts, run
+``python -m snakepit_bridge serve --adapter pkg.mod:MyAdapter --listen 0.0.0.0:50051``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Entry point: ``python -m snakepit_bridge --adapter pkg.mod:Class --listen ADDRESS``."""
+"""Entry point: ``python -m snakepit_bridge [serve] --adapter pkg.mod:Class ...`` (see cli.py)."""
 
 from .cli import main
 

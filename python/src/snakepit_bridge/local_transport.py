@@ -104,6 +104,14 @@ class _Lane:
         except OSError:
             pass
 
+    def release(self) -> None:
+        """Close the fd once no write is under way (a stuck write keeps it, rather than risk reuse)."""
+        if self._write_lock.acquire(timeout=1.0):
+            try:
+                self.sock.close()
+            finally:
+                self._write_lock.release()
+
     def frames(self) -> Iterator[tuple[bytes, bool]]:
         """Each frame's bytes, and whether another whole frame is already buffered."""
         buf = bytearray()
@@ -208,6 +216,8 @@ class LocalTransport:
             if not self._closing:
                 log.error("local transport stopped: %r", exc, exc_info=exc)
             reason = f"broken frame: {exc!r}"
+        finally:
+            lane.release()  # here, by the only reader: no other thread is in a recv on it
         if not self._closing and self._on_lost is not None:
             self._on_lost(reason)
 
