@@ -140,7 +140,9 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
   const exited: Promise<WorkerExit> = new Promise((resolve) => {
     // "exit", not "close": "close" waits until every copy of the pipes is closed,
     // which a process the worker forked can delay without end.
+    let exitSeen = false;
     child.once("exit", (exitCode, signal) => {
+      exitSeen = true;
       signalGroup("SIGKILL"); // what it started goes with it, and lets go of the pipes
       let grace: NodeJS.Timeout | undefined;
       const done = () => {
@@ -152,7 +154,7 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
     });
     // A spawn that failed (ENOENT) emits "error" and "close" but no "exit".
     child.once("close", (exitCode, signal) => {
-      if (child.exitCode === null && child.signalCode === null) resolve({ exitCode, signal, stderrTail: [...stderrTail], expected });
+      if (!exitSeen) resolve({ exitCode, signal, stderrTail: [...stderrTail], expected });
     });
   });
 
