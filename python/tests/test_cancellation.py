@@ -94,15 +94,16 @@ def test_transport_deadline_cancels_the_tool(make_engine: EngineFactory) -> None
 
 
 def test_cancel_reaches_a_sync_tool(make_engine: EngineFactory) -> None:
-    engine = make_engine(CancelAdapter())
+    probe = Probe()
+    engine = make_engine(probe)
     with ThreadPoolExecutor(1) as pool:
-        future = pool.submit(engine.execute, request("wait_for_cancel", call_id="victim", marker="rpc-1"))
-        wait_until(lambda: engine.health().active_calls == 1)
+        future = pool.submit(engine.execute, request("block", call_id="victim"))
+        assert probe.started.wait(5)  # running inside the tool, not just registered
         reply = engine.cancel("victim", 5.0)
         assert (reply.found, reply.finished) == (True, True)
         error = future.result(5).error
     assert error.code == "aborted" and error.python_type == "snakepit_bridge.CancelledError"
-    assert cancel_fixture.STATE["rpc-1"] == "cancelled"
+    assert probe.started.is_set() and not probe.release.is_set()  # it was the cancel that ended it
     assert not engine.cancel("victim").found
     assert engine.cancel("never-existed").finished
 
@@ -194,14 +195,13 @@ def test_a_cancel_that_overtakes_its_call_cancels_it_at_start(make_engine: Engin
 
 def test_a_cancel_frame_reaches_a_call_running_inline(lanes: LanesFactory) -> None:
     """threads=1: the call runs on the data lane's reader; the cancel comes on the control lane."""
-    served = lanes(CancelAdapter(), threads=1)
-    client = served.client
-    future = client.execute_async(request("wait_for_cancel", call_id="inline", marker="lane-1"))
-    wait_until(lambda: client.health().active_calls == 1)
+    probe = Probe()
+    client = lanes(probe, threads=1).client
+    future = client.execute_async(request("block", call_id="inline"))
+    assert probe.started.wait(5)
     reply = client.cancel("inline", wait_ms=2000)
     assert (reply.found, reply.finished) == (True, True)
     assert future.result(5).error.code == "aborted"
-    assert cancel_fixture.STATE["lane-1"] == "cancelled"
 
 
 def test_a_cancel_frame_that_overtakes_its_call(lanes: LanesFactory) -> None:

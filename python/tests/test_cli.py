@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +37,8 @@ def test_ready_handshake_and_calls_over_the_local_lanes() -> None:
         assert hs["worker_id"] == "w-7"
         assert hs["python_version"] == ".".join(map(str, sys.version_info[:3]))
         assert hs["implementation"] == "CPython"
-        assert hs["free_threaded"] is False and hs["gil_enabled"] is True
+        assert hs["free_threaded"] is bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+        assert hs["gil_enabled"] is getattr(sys, "_is_gil_enabled", lambda: True)()
         assert hs["threads"] == 2 and hs["adapter"] == SHOWCASE and hs["adapter_thread_safe"] is True
         assert "add" in hs["tools"] and "progress" in hs["tools"]
         memory = hs["memory"]
