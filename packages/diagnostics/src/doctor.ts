@@ -11,7 +11,7 @@ import { pythonFacts, PythonProbeError, type PythonFacts } from "./python-facts.
 export type CheckStatus = "ok" | "info" | "warn" | "fail";
 
 export interface DoctorCheck {
-  /** Stable id: `interpreter`, `package:grpcio`, `gil`, `adapter`, `compat`, ... */
+  /** Stable id: `interpreter`, `package:protobuf`, `gil`, `adapter`, `compat`, ... */
   readonly id: string;
   readonly status: CheckStatus;
   /** What was found, one line. */
@@ -45,7 +45,7 @@ export interface DoctorOptions {
 }
 
 /** Distributions the worker needs, and the optional one that gives Python-side spans. */
-const REQUIRED = ["snakepit-bridge", "grpcio", "protobuf"] as const;
+const REQUIRED = ["snakepit-bridge", "protobuf"] as const;
 const OPTIONAL = ["opentelemetry-api"] as const;
 
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
@@ -97,7 +97,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
         id: `package:${name}`,
         status: "fail",
         summary: `${name} is not installed`,
-        fix: name === "snakepit-bridge" ? `${pip} snakepit-bridge (it brings grpcio and protobuf)` : `${pip} snakepit-bridge (or ${pip} ${name})`,
+        fix: name === "snakepit-bridge" ? `${pip} snakepit-bridge (it brings protobuf, its only dependency)` : `${pip} snakepit-bridge (or ${pip} ${name})`,
       });
     } else if (name === "protobuf" && Number(version.split(".")[0]) < 5) {
       checks.push({ id: `package:${name}`, status: "fail", summary: `protobuf ${version} is too old for the generated code`, fix: `${pip} -U 'protobuf>=7,<8'` });

@@ -102,7 +102,7 @@ describe("snakepit doctor", () => {
     expect(report.python).toEqual({ executable: `${repoRoot}python/.venv/bin/python`, source: "venv" });
     const byId = new Map(report.checks.map((c) => [c.id, c]));
     expect(byId.get("interpreter")?.summary).toMatch(/CPython 3\.\d+\.\d+$/);
-    for (const pkg of ["snakepit-bridge", "grpcio", "protobuf"]) expect(byId.get(`package:${pkg}`)?.status).toBe("ok");
+    for (const pkg of ["snakepit-bridge", "protobuf"]) expect(byId.get(`package:${pkg}`)?.status).toBe("ok");
     expect(byId.get("gil")?.status).toBe("ok");
     expect(byId.get("adapter")).toMatchObject({ status: "ok" });
     expect(byId.get("adapter")!.summary).toContain("thread-safe");

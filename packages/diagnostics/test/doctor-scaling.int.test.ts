@@ -21,7 +21,8 @@ describe("runDoctor", () => {
     expect(report.ok).toBe(true);
     const byId = new Map(report.checks.map((c) => [c.id, c]));
     expect(byId.get("interpreter")).toMatchObject({ status: "ok" });
-    expect(byId.get("package:grpcio")?.summary).toMatch(/^grpcio \d+\.\d+/);
+    expect(byId.get("package:protobuf")?.summary).toMatch(/^protobuf \d+\.\d+/);
+    expect(byId.has("package:grpcio")).toBe(false); // the worker needs no grpcio
     expect(byId.get("gil")?.status).toBe("ok");
     expect(byId.get("adapter")?.summary).toContain("not declared thread-safe");
     expect(report.tools).toEqual(["add", "echo", "noop", "types", "whoami"]);
