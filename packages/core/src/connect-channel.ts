@@ -145,7 +145,7 @@ function toChannelFailure(err: unknown, signal: AbortSignal | undefined): Channe
     case Code.Canceled:
       return new ChannelFailure("aborted", ce.rawMessage, { cause: ce });
     case Code.Unauthenticated:
-      return new ChannelFailure("protocol", `the worker refused the token (x-snakepit-token is missing or wrong): ${ce.rawMessage}`, { cause: ce });
+      return new ChannelFailure("protocol", `Unauthenticated: the worker refused the token (x-snakepit-token is missing or wrong): ${ce.rawMessage}`, { cause: ce });
     case Code.PermissionDenied:
     case Code.Unimplemented:
     case Code.ResourceExhausted:
