@@ -254,10 +254,10 @@ def _decode_map_entry(data: bytes, pos: int, end: int) -> tuple[str, str]:
                 key_text = text
             else:
                 value_text = text
-        elif field <= 2:
-            raise _Fallback
         else:
-            pos = _skip(data, pos, wire_type)
+            # Implementations disagree on an entry with other fields (upb drops it
+            # from the map): let protobuf decide, whichever one is installed.
+            raise _Fallback
     if pos != end:
         raise ValueError("truncated")
     return key_text, value_text
