@@ -63,6 +63,8 @@ export interface WorkerStats {
   readonly capacity: number;
   readonly requestsServed: number;
   readonly uptimeMs: number;
+  /** What the worker reported at start-up (interpreter, adapter, host, memory baseline); absent while starting. */
+  readonly info?: WorkerRuntimeInfo;
 }
 
 /** One worker's answer to a health check. */

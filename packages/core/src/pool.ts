@@ -948,6 +948,7 @@ export class PoolImpl implements Pool {
         capacity: s.handle?.capacity ?? 0,
         requestsServed: s.served,
         uptimeMs: s.readyAt ? now - s.readyAt : 0,
+        ...(s.handle ? { info: s.handle.info } : {}),
       };
     });
     return {

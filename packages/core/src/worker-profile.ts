@@ -20,6 +20,8 @@ export interface WorkerRuntimeInfo {
   readonly adapter: string;
   readonly adapterThreadSafe: boolean;
   readonly platform: string;
+  /** Where the worker runs ("host:port"), for workers on other hosts; absent for local processes. */
+  readonly host?: string;
   /**
    * The worker's own memory after its adapter's setup(), before its first call:
    * the baseline for memory recycling. Absent when the profile cannot tell.

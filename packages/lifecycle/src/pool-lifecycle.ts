@@ -17,6 +17,7 @@ import {
   type WorkerHealth,
   type WorkerReadyEvent,
   type WorkerRecycledEvent,
+  type WorkerRuntimeInfo,
   type WorkerStartFailedEvent,
 } from "@snakepit/core";
 import { classifyExit, type ExitKind } from "./classify-exit.js";
@@ -126,7 +127,8 @@ export class PoolLifecycle implements AttachedLifecycle {
       // limits spread evenly below it (never above: it is a cap), so their replacements
       // come one after the other, a fraction of the limit apart.
       const stagger = this.o.maxRequests === undefined ? 0 : Math.floor((i * this.o.maxRequests) / first.length);
-      this.track(w.id, w.pid, now - w.uptimeMs, w.capacity, w.requestsServed, stagger);
+      const t = this.track(w.id, w.pid, now - w.uptimeMs, w.capacity, w.requestsServed, stagger);
+      this.takeBaseline(t, w.info);
     });
     const shared = pool.stats().perWorker.find((w) => w.capacity > 1);
     if (this.o.hardTimeoutMs !== undefined && shared) {
@@ -206,6 +208,15 @@ export class PoolLifecycle implements AttachedLifecycle {
     return w;
   }
 
+  /**
+   * The worker measured itself after setup(), before its first call: with that as
+   * the growth baseline, a leak in the first calls can never become the baseline.
+   */
+  private takeBaseline(w: Tracked, info: WorkerRuntimeInfo | undefined): void {
+    const m = info?.memoryBaseline;
+    if (m && !w.baseline) w.baseline = memoryOf({ pssBytes: m.pssBytes, rssBytes: m.rssBytes });
+  }
+
   private untrack(w: Tracked): void {
     clearTimeout(w.ttlTimer);
     clearTimeout(w.checkTimer);
@@ -217,7 +228,9 @@ export class PoolLifecycle implements AttachedLifecycle {
     this.startSamples.push(e.startMs);
     if (this.startSamples.length > START_SAMPLES) this.startSamples.shift();
     const info = this.control.pool.stats().perWorker.find((w) => w.id === e.workerId);
-    if (!this.workers.has(e.workerId)) this.track(e.workerId, e.pid, Date.now(), info?.capacity ?? 1);
+    if (!this.workers.has(e.workerId)) {
+      this.takeBaseline(this.track(e.workerId, e.pid, Date.now(), info?.capacity ?? 1), e.info);
+    }
     if (this.degradedByUs) {
       this.degradedByUs = false;
       this.control.setDegraded(undefined);

@@ -45,6 +45,23 @@ describe("maxMemoryBytes", () => {
     expect(lifecycleStats(pool).recycles["memory"]).toBe(1);
   });
 
+  it("growth mode: a leak in the very first call is caught (the baseline is the worker's own reading before its first call)", async () => {
+    using log = new EventLog([SNAKEPIT_EVENTS.workerRecycled]);
+    await using pool = await fixturePool(LEAK, { size: 1, plugins: [lifecycle({ maxMemoryBytes: 60 * MiB, healthIntervalMs: 1_000 })] });
+    log.pool = pool;
+    // The baseline is there as soon as the pool is: the worker's handshake carried it.
+    const w0 = pool.stats().perWorker[0]!;
+    expect(lifecycleStats(pool).workers[0]?.baselineBytes).toBeGreaterThan(0);
+    expect(lifecycleStats(pool).workers[0]?.baselineBytes).toBeLessThan(60 * MiB);
+    expect(w0.id).toBeDefined();
+    // No waiting for a start-up sample: the first call leaks past the limit at once.
+    expect(await pool.execute("leak", { mb: 80 })).toBe(80);
+    const e = await log.next(SNAKEPIT_EVENTS.workerRecycled, (m) => m["reason"] === "memory", 10_000, true);
+    const detail = e["detail"] as Record<string, number>;
+    expect(detail["baselineBytes"]!).toBeLessThan(60 * MiB);
+    expect(detail["growthBytes"]!).toBeGreaterThanOrEqual(60 * MiB);
+  });
+
   it("absolute mode: replaces a worker whose total passes the limit", async () => {
     using log = new EventLog([SNAKEPIT_EVENTS.workerRecycled]);
     await using pool = await fixturePool(LEAK, { size: 1, plugins: [lifecycle({ maxMemoryBytes: 150 * MiB, memoryMode: "absolute" })] });
