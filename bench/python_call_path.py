@@ -1,34 +1,44 @@
-"""The worker's own cost of one no-op call, hot: the servicer's Execute in a loop.
+"""The worker's own cost of one no-op call, hot: the engine's Execute in a loop.
 
 No transport and no thread switches: what the call path costs when nothing else
-happens between calls. Prints microseconds per call.
+happens between calls (decode the frame, run the tool, encode the reply frame, as
+the local transport's reader does). Prints microseconds per call.
 """
 
 import sys
 import time
 
+from snakepit_bridge import wire
 from snakepit_bridge._proto import worker_pb2
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
-from snakepit_bridge.local_transport import _LOCAL_CONTEXT
-from snakepit_bridge.server import WorkerServicer
+from snakepit_bridge.engine import Engine
+from snakepit_bridge.local_transport import _frame
 
 
 def main(calls: int) -> None:
     adapter = ShowcaseAdapter()
     adapter.setup()
-    servicer = WorkerServicer(adapter, adapter_spec="bench", threads=1)
+    engine = Engine(adapter, adapter_spec="bench", threads=1)
     deadline = int((time.time() + 600) * 1000)
-    requests = [
-        worker_pb2.CallRequest(call_id=str(i), tool="noop", args=worker_pb2.Payload(json=b"{}"), deadline_unix_ms=deadline)
+    frames = [
+        worker_pb2.DataFrame(
+            call_id=str(i),
+            execute=worker_pb2.CallRequest(call_id=str(i), tool="noop", args=worker_pb2.Payload(json=b"{}"), deadline_unix_ms=deadline),
+        ).SerializeToString()
         for i in range(calls)
     ]
-    for r in requests[: calls // 10]:
-        servicer.Execute(r, _LOCAL_CONTEXT)  # type: ignore[arg-type]
+
+    def one(data: bytes) -> bytes:
+        frame = wire.decode_data_frame(data)
+        return _frame(frame.call_id, 6, engine.execute_encoded(frame.body))
+
+    for data in frames[: calls // 10]:
+        one(data)
     started = time.perf_counter()
-    for r in requests:
-        servicer.Execute(r, _LOCAL_CONTEXT)  # type: ignore[arg-type]
+    for data in frames:
+        one(data)
     print(f"{(time.perf_counter() - started) / calls * 1e6:.1f}")
-    servicer.close()
+    engine.close()
 
 
 if __name__ == "__main__":
