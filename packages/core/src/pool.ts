@@ -6,7 +6,7 @@
 import { CallQueue, type QueueEntry } from "./call-queue.js";
 import { ChunkRelay } from "./chunk-relay.js";
 import { pickWorker } from "./worker-selection.js";
-import { createRuntimeDir, removeRuntimeDir } from "./runtime-dirs.js";
+import { lazyRuntimeDir } from "./runtime-dirs.js";
 import { toPoolDescription } from "./pool-description.js";
 import { decodeValue, encodeValue, type EncodedValue } from "./codec.js";
 import { closeMatches } from "./did-you-mean.js";
@@ -102,7 +102,8 @@ export class PoolImpl implements Pool {
   private readonly queue = new CallQueue<PendingCall>();
   private readonly sessions = new Map<string, string>();
   private readonly lifetime = new AbortController();
-  private runtimeDir: string | undefined;
+  /** Made only when a worker asks for it (Connect over a Unix socket); local-transport pools never do. */
+  private readonly runtimeDir = lazyRuntimeDir();
   private nextWorker = 1;
   private nextCall = 1;
   private rotate = 0;
@@ -137,7 +138,6 @@ export class PoolImpl implements Pool {
   // ---- start-up -------------------------------------------------------------
 
   async start(): Promise<void> {
-    this.runtimeDir = await createRuntimeDir();
     const ids = Array.from({ length: this.options.size }, () => this.newSlot());
     let firstError: unknown;
     let next = 0;
@@ -198,12 +198,15 @@ export class PoolImpl implements Pool {
       { unref: true },
     );
     let handle: WorkerHandle;
+    const runtimeDir = this.runtimeDir;
     try {
       handle = await this.profileImpl.startWorker({
         workerId: slot.id,
         poolName: this.name,
         options: this.options,
-        runtimeDir: this.runtimeDir!,
+        get runtimeDir() {
+          return runtimeDir.path;
+        },
         signal: AbortSignal.any([this.lifetime.signal, deadline.signal]),
         logger: this.options.logger,
         onOutput: (stream, line) => this.onOutput(slot.id, stream, line),
@@ -1122,7 +1125,7 @@ export class PoolImpl implements Pool {
         this.options.logger.warn(`plugin dispose failed: ${String(err)}`, { pool: this.name });
       }
     }
-    if (this.runtimeDir) await removeRuntimeDir(this.runtimeDir);
+    await this.runtimeDir.remove();
     const wasReady = !wasFailed;
     this.poolState = wasFailed ? "failed" : "stopped";
     if (wasReady) publish(channels.poolClosed, () => ({ ...this.ref(), forced: force }));

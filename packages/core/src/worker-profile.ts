@@ -44,7 +44,7 @@ export interface WorkerStartContext {
   readonly workerId: string;
   readonly poolName: string;
   readonly options: PoolSettings;
-  /** A private directory (mode 0700) for this pool's sockets; removed on close. */
+  /** A private directory (mode 0700) for this pool's sockets, made the first time it is read; removed on close. */
   readonly runtimeDir: string;
   /** Aborted when the start deadline passes or the pool closes. */
   readonly signal: AbortSignal;

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createPool, SnakepitError } from "@snakepit/core";
-import { fixtureOptions, fixturePool, recordingLogger, SHOWCASE } from "./helpers.js";
+import { fixtureOptions, fixturePool, recordingLogger, SHOWCASE, TEST_TRANSPORT } from "./helpers.js";
 
 describe("a pool of real Python workers", () => {
   it("executes tools and streams generators (the README example)", async () => {
@@ -87,12 +87,13 @@ describe("a pool of real Python workers", () => {
     await blocker;
   });
 
-  it("keeps sockets in a private directory", async () => {
+  it("keeps sockets in a private directory, made only for Connect workers", async () => {
     await using pool = await fixturePool(SHOWCASE);
     const d = await pool.describe();
     expect(d.worker.pid).toBeGreaterThan(0);
-    const dir = (pool as unknown as { runtimeDir: string }).runtimeDir;
-    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    const dir = (pool as unknown as { runtimeDir: { created: string | undefined } }).runtimeDir.created;
+    if (TEST_TRANSPORT === "local") expect(dir).toBeUndefined();
+    else expect(statSync(dir!).mode & 0o777).toBe(0o700);
   });
 
   it("rejects new calls once closed, and close is idempotent", async () => {
