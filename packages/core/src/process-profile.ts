@@ -5,6 +5,7 @@
  * (the local transport), or, with `transport: "connect"`, over Connect-RPC on a
  * Unix socket in the pool's private directory.
  */
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createConnectChannel } from "./connect-channel.js";
 import { createLocalChannel } from "./local-channel.js";
@@ -45,12 +46,13 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
   const { options } = ctx;
   const socketName = `${ctx.workerId.replace(/[^\w.-]/g, "_")}.sock`;
   const executable = resolvePythonExecutable(options.python.executable, options.python.cwd);
+  const socketPath = options.transport === "local" ? undefined : join(ctx.runtimeDir, socketName);
   const spawned = await spawnWorker({
     workerId: ctx.workerId,
     poolName: ctx.poolName,
     executable,
     adapter: options.python.adapter,
-    listen: options.transport === "local" ? undefined : `unix:${join(ctx.runtimeDir, socketName)}`,
+    listen: socketPath === undefined ? undefined : `unix:${socketPath}`,
     threads,
     maxMessageBytes: options.maxPayloadBytes,
     cwd: options.python.cwd,
@@ -74,7 +76,12 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     channel.close();
   };
   // (spawnWorker also ends what the worker left behind in its process group.)
-  void spawned.exited.then(() => channel.close());
+  // A worker killed with SIGKILL cannot remove its socket: the pool does, so a live
+  // pool does not gather the sockets of crashed workers.
+  void spawned.exited.then(() => {
+    channel.close();
+    if (socketPath !== undefined) rmSync(socketPath, { force: true });
+  });
   return {
     id: ctx.workerId,
     pid: spawned.pid,

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, expect, it } from "vitest";
 import { sweepStaleRuntimeDirs } from "../src/runtime-dirs.js";
-import { eventually, fixturePool, fixturesPath, isAlive, liveWorkerPids, SHOWCASE, venvPython } from "./helpers.js";
+import { eventually, fixturePool, fixturesPath, isAlive, liveWorkerPids, nextEvents, SHOWCASE, venvPython } from "./helpers.js";
 
 const child = new URL("./fixtures/orphan-child.mjs", import.meta.url).pathname;
 const built = existsSync(new URL("../dist/index.js", import.meta.url));
@@ -73,6 +73,22 @@ describe("no Python process outlives its pool", () => {
     // An exit hook removes the private socket directory even though the pool was never closed.
     expect(existsSync(runtimeDir!)).toBe(false);
     expect(tempDirsOf(childPid)).toEqual([]);
+  });
+});
+
+describe("a live pool over Connect", () => {
+  it("keeps no socket of a worker killed with SIGKILL", async () => {
+    await using pool = await fixturePool(SHOWCASE, { size: 2, transport: "connect" });
+    const dir = (pool as unknown as { runtimeDir: { created: string } }).runtimeDir.created;
+    expect(readdirSync(dir)).toHaveLength(2);
+    for (let i = 0; i < 3; i++) {
+      const pid = pool.stats().perWorker[0]!.pid!;
+      const started = nextEvents("workerReady");
+      process.kill(pid, "SIGKILL");
+      await started;
+      await eventually(() => pool.stats().perWorker.every((w) => w.pid !== pid) && pool.stats().perWorker.length === 2, 5_000, "the replacement");
+    }
+    expect(readdirSync(dir)).toHaveLength(2);
   });
 });
 
