@@ -139,10 +139,7 @@ describe.skipIf(!RUN)("the thread profile on a free-threaded build", () => {
       expect(logger.lines.some((l) => l.message.includes("has been enabled to load module 'snakepit_gil_ext'"))).toBe(true);
     });
 
-    // The worker's own warning does not name the module yet (python/src must catch
-    // CPython's RuntimeWarning and say which import turned the GIL on; see
-    // docs/free-threading.md). Remove `.fails` when it does.
-    it.fails("imported while the worker starts: the handshake's warning names the module (not yet in the worker)", async () => {
+    it("imported while the worker starts: the handshake's warning names the module", async () => {
       const logger = recordingLogger();
       await using p = await pool(FT_PYTHON, GIL_EXT_ADAPTER, {
         profile: "thread",

@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from . import __version__, handshake, runtime_info, thread_safety
+from . import __version__, gil_watch, handshake, runtime_info, thread_safety
 from .adapter import Adapter, resolve_adapter_class
 from .connect_server import tls_context
 from .memory import read_memory
@@ -252,6 +252,7 @@ def _configure_logging(level: str) -> None:
 
 def _load_adapter(spec: str, threads: int, fail: Fail) -> Adapter:
     """Import, instantiate and set up the adapter; ``fail(phase, exc)`` on any failure."""
+    gil_watch.install()  # before the adapter's imports, which may turn the GIL back on
     try:
         adapter_class = resolve_adapter_class(spec)
         discover_tools(adapter_class)  # a malformed class (duplicate tool names) fails here

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from . import runtime_info
+from . import gil_watch, runtime_info
 from .tool import ToolSpec, instrument_tools
 
 log = logging.getLogger("snakepit_bridge")
@@ -215,9 +215,16 @@ def startup_warnings(threads: int, modules: Mapping[str, object] | None = None) 
         if warning is not None:
             warnings.append(warning)
     if runtime_info.free_threaded() and runtime_info.gil_enabled():
+        culprits = gil_watch.enabled_by()
+        why = (
+            "importing " + ", ".join(f"'{m}'" for m in culprits) + " (an extension module without "
+            "free-threading support) turned it back on"
+            if culprits
+            else "PYTHON_GIL=1, -X gil=1, or an imported extension module without free-threading support "
+            "turned it back on"
+        )
         warnings.append(
-            f"this is a free-threaded Python build but the GIL is enabled (PYTHON_GIL=1, -X gil=1, or an "
-            f"imported extension module without free-threading support turned it back on): the {threads} "
+            f"this is a free-threaded Python build but the GIL is enabled ({why}): the {threads} "
             "tool threads run Python code one at a time and overlap only where code releases the GIL."
         )
     return warnings
