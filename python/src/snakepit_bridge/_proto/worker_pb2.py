@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fsnakepit/worker/v1/worker.proto\x12\x12snakepit.worker.v1\",\n\x07Payload\x12\x0c\n\x04json\x18\x01 \x01(\x0c\x12\x13\n\x0b\x61ttachments\x18\x02 \x03(\x0c\"\xf4\x01\n\x0b\x43\x61llRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12)\n\x04\x61rgs\x18\x03 \x01(\x0b\x32\x1b.snakepit.worker.v1.Payload\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x61\x64line_unix_ms\x18\x05 \x01(\x03\x12=\n\x07headers\x18\x06 \x03(\x0b\x32,.snakepit.worker.v1.CallRequest.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\tToolError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0bpython_type\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttraceback\x18\x04 \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x05 \x01(\x0c\"x\n\x0c\x43\x61llResponse\x12-\n\x06result\x18\x01 \x01(\x0b\x32\x1b.snakepit.worker.v1.PayloadH\x00\x12.\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1d.snakepit.worker.v1.ToolErrorH\x00\x42\t\n\x07outcome\"u\n\rStreamMessage\x12,\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x1b.snakepit.worker.v1.PayloadH\x00\x12.\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1d.snakepit.worker.v1.ToolErrorH\x00\x42\x06\n\x04kind\"1\n\rCancelRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0f\n\x07wait_ms\x18\x02 \x01(\r\"1\n\x0e\x43\x61ncelResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x10\n\x08\x66inished\x18\x02 \x01(\x08\"\x11\n\x0f\x44\x65scribeRequest\"]\n\tParamInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\x0c\x12\x0c\n\x04kind\x18\x05 \x01(\t\"\x8a\x01\n\x08ToolInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64oc\x18\x02 \x01(\t\x12-\n\x06params\x18\x03 \x03(\x0b\x32\x1d.snakepit.worker.v1.ParamInfo\x12\x0f\n\x07returns\x18\x04 \x01(\t\x12\x11\n\tstreaming\x18\x05 \x01(\x08\x12\x10\n\x08is_async\x18\x06 \x01(\x08\"\xc6\x01\n\nWorkerInfo\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x16\n\x0epython_version\x18\x02 \x01(\t\x12\x16\n\x0eimplementation\x18\x03 \x01(\t\x12\x15\n\rfree_threaded\x18\x04 \x01(\x08\x12\x13\n\x0bgil_enabled\x18\x05 \x01(\x08\x12\x0f\n\x07threads\x18\x06 \x01(\x05\x12\x0f\n\x07\x61\x64\x61pter\x18\x07 \x01(\t\x12\x1b\n\x13\x61\x64\x61pter_thread_safe\x18\x08 \x01(\x08\x12\x10\n\x08platform\x18\t \x01(\t\"o\n\x10\x44\x65scribeResponse\x12.\n\x06worker\x18\x01 \x01(\x0b\x32\x1e.snakepit.worker.v1.WorkerInfo\x12+\n\x05tools\x18\x02 \x03(\x0b\x32\x1c.snakepit.worker.v1.ToolInfo\"\x0f\n\rHealthRequest\"\xb3\x01\n\x0eHealthResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x63tive_calls\x18\x02 \x01(\x05\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x05\x12\x18\n\x10requests_started\x18\x04 \x01(\x04\x12\x11\n\trss_bytes\x18\x05 \x01(\x04\x12\x11\n\tpss_bytes\x18\x06 \x01(\x04\x12\x11\n\tuss_bytes\x18\x07 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x08 \x01(\x01\"\"\n\x0c\x44rainRequest\x12\x12\n\ntimeout_ms\x18\x01 \x01(\x03\"%\n\rDrainResponse\x12\x14\n\x0c\x61\x63tive_calls\x18\x01 \x01(\x05\"\x0b\n\tStreamEnd\"\x1e\n\x0cStreamCredit\x12\x0e\n\x06\x63hunks\x18\x01 \x01(\r\"\x9d\x06\n\tDataFrame\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x32\n\x07\x65xecute\x18\x02 \x01(\x0b\x32\x1f.snakepit.worker.v1.CallRequestH\x00\x12\x31\n\x06stream\x18\x03 \x01(\x0b\x32\x1f.snakepit.worker.v1.CallRequestH\x00\x12\x32\n\x06\x63redit\x18\x04 \x01(\x0b\x32 .snakepit.worker.v1.StreamCreditH\x00\x12\x33\n\x06\x63\x61ncel\x18\x05 \x01(\x0b\x32!.snakepit.worker.v1.CancelRequestH\x00\x12\x37\n\x08\x64\x65scribe\x18\t \x01(\x0b\x32#.snakepit.worker.v1.DescribeRequestH\x00\x12\x33\n\x06health\x18\n \x01(\x0b\x32!.snakepit.worker.v1.HealthRequestH\x00\x12\x31\n\x05\x64rain\x18\x0b \x01(\x0b\x32 .snakepit.worker.v1.DrainRequestH\x00\x12\x32\n\x06result\x18\x06 \x01(\x0b\x32 .snakepit.worker.v1.CallResponseH\x00\x12\x32\n\x05\x63hunk\x18\x07 \x01(\x0b\x32!.snakepit.worker.v1.StreamMessageH\x00\x12,\n\x03\x65nd\x18\x08 \x01(\x0b\x32\x1d.snakepit.worker.v1.StreamEndH\x00\x12:\n\x0c\x63\x61ncel_reply\x18\x0c \x01(\x0b\x32\".snakepit.worker.v1.CancelResponseH\x00\x12>\n\x0e\x64\x65scribe_reply\x18\r \x01(\x0b\x32$.snakepit.worker.v1.DescribeResponseH\x00\x12:\n\x0chealth_reply\x18\x0e \x01(\x0b\x32\".snakepit.worker.v1.HealthResponseH\x00\x12\x38\n\x0b\x64rain_reply\x18\x0f \x01(\x0b\x32!.snakepit.worker.v1.DrainResponseH\x00\x42\x06\n\x04kind2\xf4\x03\n\rWorkerService\x12L\n\x07\x45xecute\x12\x1f.snakepit.worker.v1.CallRequest\x1a .snakepit.worker.v1.CallResponse\x12N\n\x06Stream\x12\x1f.snakepit.worker.v1.CallRequest\x1a!.snakepit.worker.v1.StreamMessage0\x01\x12O\n\x06\x43\x61ncel\x12!.snakepit.worker.v1.CancelRequest\x1a\".snakepit.worker.v1.CancelResponse\x12U\n\x08\x44\x65scribe\x12#.snakepit.worker.v1.DescribeRequest\x1a$.snakepit.worker.v1.DescribeResponse\x12O\n\x06Health\x12!.snakepit.worker.v1.HealthRequest\x1a\".snakepit.worker.v1.HealthResponse\x12L\n\x05\x44rain\x12 .snakepit.worker.v1.DrainRequest\x1a!.snakepit.worker.v1.DrainResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fsnakepit/worker/v1/worker.proto\x12\x12snakepit.worker.v1\",\n\x07Payload\x12\x0c\n\x04json\x18\x01 \x01(\x0c\x12\x13\n\x0b\x61ttachments\x18\x02 \x03(\x0c\"\xf4\x01\n\x0b\x43\x61llRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12)\n\x04\x61rgs\x18\x03 \x01(\x0b\x32\x1b.snakepit.worker.v1.Payload\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x18\n\x10\x64\x65\x61\x64line_unix_ms\x18\x05 \x01(\x03\x12=\n\x07headers\x18\x06 \x03(\x0b\x32,.snakepit.worker.v1.CallRequest.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"h\n\tToolError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0bpython_type\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttraceback\x18\x04 \x01(\t\x12\x14\n\x0c\x64\x65tails_json\x18\x05 \x01(\x0c\"x\n\x0c\x43\x61llResponse\x12-\n\x06result\x18\x01 \x01(\x0b\x32\x1b.snakepit.worker.v1.PayloadH\x00\x12.\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1d.snakepit.worker.v1.ToolErrorH\x00\x42\t\n\x07outcome\"u\n\rStreamMessage\x12,\n\x05\x63hunk\x18\x01 \x01(\x0b\x32\x1b.snakepit.worker.v1.PayloadH\x00\x12.\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x1d.snakepit.worker.v1.ToolErrorH\x00\x42\x06\n\x04kind\"C\n\rCancelRequest\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x0f\n\x07wait_ms\x18\x02 \x01(\r\x12\x10\n\x08withdraw\x18\x03 \x01(\x08\"D\n\x0e\x43\x61ncelResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x10\n\x08\x66inished\x18\x02 \x01(\x08\x12\x11\n\twithdrawn\x18\x03 \x01(\x08\"\x11\n\x0f\x44\x65scribeRequest\"]\n\tParamInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\x14\n\x0c\x64\x65\x66\x61ult_json\x18\x04 \x01(\x0c\x12\x0c\n\x04kind\x18\x05 \x01(\t\"\xdc\x01\n\x08ToolInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03\x64oc\x18\x02 \x01(\t\x12-\n\x06params\x18\x03 \x03(\x0b\x32\x1d.snakepit.worker.v1.ParamInfo\x12\x0f\n\x07returns\x18\x04 \x01(\t\x12\x11\n\tstreaming\x18\x05 \x01(\x08\x12\x10\n\x08is_async\x18\x06 \x01(\x08\x12\x1a\n\x12params_schema_json\x18\x07 \x01(\x0c\x12\x1b\n\x13returns_schema_json\x18\x08 \x01(\x0c\x12\x17\n\x0fschema_warnings\x18\t \x03(\t\"\xc6\x01\n\nWorkerInfo\x12\x0b\n\x03pid\x18\x01 \x01(\x03\x12\x16\n\x0epython_version\x18\x02 \x01(\t\x12\x16\n\x0eimplementation\x18\x03 \x01(\t\x12\x15\n\rfree_threaded\x18\x04 \x01(\x08\x12\x13\n\x0bgil_enabled\x18\x05 \x01(\x08\x12\x0f\n\x07threads\x18\x06 \x01(\x05\x12\x0f\n\x07\x61\x64\x61pter\x18\x07 \x01(\t\x12\x1b\n\x13\x61\x64\x61pter_thread_safe\x18\x08 \x01(\x08\x12\x10\n\x08platform\x18\t \x01(\t\"o\n\x10\x44\x65scribeResponse\x12.\n\x06worker\x18\x01 \x01(\x0b\x32\x1e.snakepit.worker.v1.WorkerInfo\x12+\n\x05tools\x18\x02 \x03(\x0b\x32\x1c.snakepit.worker.v1.ToolInfo\"\x0f\n\rHealthRequest\"\xb3\x01\n\x0eHealthResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x63tive_calls\x18\x02 \x01(\x05\x12\x10\n\x08\x63\x61pacity\x18\x03 \x01(\x05\x12\x18\n\x10requests_started\x18\x04 \x01(\x04\x12\x11\n\trss_bytes\x18\x05 \x01(\x04\x12\x11\n\tpss_bytes\x18\x06 \x01(\x04\x12\x11\n\tuss_bytes\x18\x07 \x01(\x04\x12\x16\n\x0euptime_seconds\x18\x08 \x01(\x01\"\"\n\x0c\x44rainRequest\x12\x12\n\ntimeout_ms\x18\x01 \x01(\x03\"%\n\rDrainResponse\x12\x14\n\x0c\x61\x63tive_calls\x18\x01 \x01(\x05\"\x0b\n\tStreamEnd\"\x1e\n\x0cStreamCredit\x12\x0e\n\x06\x63hunks\x18\x01 \x01(\r\"\x9d\x06\n\tDataFrame\x12\x0f\n\x07\x63\x61ll_id\x18\x01 \x01(\t\x12\x32\n\x07\x65xecute\x18\x02 \x01(\x0b\x32\x1f.snakepit.worker.v1.CallRequestH\x00\x12\x31\n\x06stream\x18\x03 \x01(\x0b\x32\x1f.snakepit.worker.v1.CallRequestH\x00\x12\x32\n\x06\x63redit\x18\x04 \x01(\x0b\x32 .snakepit.worker.v1.StreamCreditH\x00\x12\x33\n\x06\x63\x61ncel\x18\x05 \x01(\x0b\x32!.snakepit.worker.v1.CancelRequestH\x00\x12\x37\n\x08\x64\x65scribe\x18\t \x01(\x0b\x32#.snakepit.worker.v1.DescribeRequestH\x00\x12\x33\n\x06health\x18\n \x01(\x0b\x32!.snakepit.worker.v1.HealthRequestH\x00\x12\x31\n\x05\x64rain\x18\x0b \x01(\x0b\x32 .snakepit.worker.v1.DrainRequestH\x00\x12\x32\n\x06result\x18\x06 \x01(\x0b\x32 .snakepit.worker.v1.CallResponseH\x00\x12\x32\n\x05\x63hunk\x18\x07 \x01(\x0b\x32!.snakepit.worker.v1.StreamMessageH\x00\x12,\n\x03\x65nd\x18\x08 \x01(\x0b\x32\x1d.snakepit.worker.v1.StreamEndH\x00\x12:\n\x0c\x63\x61ncel_reply\x18\x0c \x01(\x0b\x32\".snakepit.worker.v1.CancelResponseH\x00\x12>\n\x0e\x64\x65scribe_reply\x18\r \x01(\x0b\x32$.snakepit.worker.v1.DescribeResponseH\x00\x12:\n\x0chealth_reply\x18\x0e \x01(\x0b\x32\".snakepit.worker.v1.HealthResponseH\x00\x12\x38\n\x0b\x64rain_reply\x18\x0f \x01(\x0b\x32!.snakepit.worker.v1.DrainResponseH\x00\x42\x06\n\x04kind2\xf4\x03\n\rWorkerService\x12L\n\x07\x45xecute\x12\x1f.snakepit.worker.v1.CallRequest\x1a .snakepit.worker.v1.CallResponse\x12N\n\x06Stream\x12\x1f.snakepit.worker.v1.CallRequest\x1a!.snakepit.worker.v1.StreamMessage0\x01\x12O\n\x06\x43\x61ncel\x12!.snakepit.worker.v1.CancelRequest\x1a\".snakepit.worker.v1.CancelResponse\x12U\n\x08\x44\x65scribe\x12#.snakepit.worker.v1.DescribeRequest\x1a$.snakepit.worker.v1.DescribeResponse\x12O\n\x06Health\x12!.snakepit.worker.v1.HealthRequest\x1a\".snakepit.worker.v1.HealthResponse\x12L\n\x05\x44rain\x12 .snakepit.worker.v1.DrainRequest\x1a!.snakepit.worker.v1.DrainResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,33 +46,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMMESSAGE']._serialized_start=576
   _globals['_STREAMMESSAGE']._serialized_end=693
   _globals['_CANCELREQUEST']._serialized_start=695
-  _globals['_CANCELREQUEST']._serialized_end=744
-  _globals['_CANCELRESPONSE']._serialized_start=746
-  _globals['_CANCELRESPONSE']._serialized_end=795
-  _globals['_DESCRIBEREQUEST']._serialized_start=797
-  _globals['_DESCRIBEREQUEST']._serialized_end=814
-  _globals['_PARAMINFO']._serialized_start=816
-  _globals['_PARAMINFO']._serialized_end=909
-  _globals['_TOOLINFO']._serialized_start=912
-  _globals['_TOOLINFO']._serialized_end=1050
-  _globals['_WORKERINFO']._serialized_start=1053
-  _globals['_WORKERINFO']._serialized_end=1251
-  _globals['_DESCRIBERESPONSE']._serialized_start=1253
-  _globals['_DESCRIBERESPONSE']._serialized_end=1364
-  _globals['_HEALTHREQUEST']._serialized_start=1366
-  _globals['_HEALTHREQUEST']._serialized_end=1381
-  _globals['_HEALTHRESPONSE']._serialized_start=1384
-  _globals['_HEALTHRESPONSE']._serialized_end=1563
-  _globals['_DRAINREQUEST']._serialized_start=1565
-  _globals['_DRAINREQUEST']._serialized_end=1599
-  _globals['_DRAINRESPONSE']._serialized_start=1601
-  _globals['_DRAINRESPONSE']._serialized_end=1638
-  _globals['_STREAMEND']._serialized_start=1640
-  _globals['_STREAMEND']._serialized_end=1651
-  _globals['_STREAMCREDIT']._serialized_start=1653
-  _globals['_STREAMCREDIT']._serialized_end=1683
-  _globals['_DATAFRAME']._serialized_start=1686
-  _globals['_DATAFRAME']._serialized_end=2483
-  _globals['_WORKERSERVICE']._serialized_start=2486
-  _globals['_WORKERSERVICE']._serialized_end=2986
+  _globals['_CANCELREQUEST']._serialized_end=762
+  _globals['_CANCELRESPONSE']._serialized_start=764
+  _globals['_CANCELRESPONSE']._serialized_end=832
+  _globals['_DESCRIBEREQUEST']._serialized_start=834
+  _globals['_DESCRIBEREQUEST']._serialized_end=851
+  _globals['_PARAMINFO']._serialized_start=853
+  _globals['_PARAMINFO']._serialized_end=946
+  _globals['_TOOLINFO']._serialized_start=949
+  _globals['_TOOLINFO']._serialized_end=1169
+  _globals['_WORKERINFO']._serialized_start=1172
+  _globals['_WORKERINFO']._serialized_end=1370
+  _globals['_DESCRIBERESPONSE']._serialized_start=1372
+  _globals['_DESCRIBERESPONSE']._serialized_end=1483
+  _globals['_HEALTHREQUEST']._serialized_start=1485
+  _globals['_HEALTHREQUEST']._serialized_end=1500
+  _globals['_HEALTHRESPONSE']._serialized_start=1503
+  _globals['_HEALTHRESPONSE']._serialized_end=1682
+  _globals['_DRAINREQUEST']._serialized_start=1684
+  _globals['_DRAINREQUEST']._serialized_end=1718
+  _globals['_DRAINRESPONSE']._serialized_start=1720
+  _globals['_DRAINRESPONSE']._serialized_end=1757
+  _globals['_STREAMEND']._serialized_start=1759
+  _globals['_STREAMEND']._serialized_end=1770
+  _globals['_STREAMCREDIT']._serialized_start=1772
+  _globals['_STREAMCREDIT']._serialized_end=1802
+  _globals['_DATAFRAME']._serialized_start=1805
+  _globals['_DATAFRAME']._serialized_end=2602
+  _globals['_WORKERSERVICE']._serialized_start=2605
+  _globals['_WORKERSERVICE']._serialized_end=3105
 # @@protoc_insertion_point(module_scope)

@@ -68,20 +68,24 @@ class StreamMessage(_message.Message):
     def __init__(self, chunk: _Optional[_Union[Payload, _Mapping]] = ..., error: _Optional[_Union[ToolError, _Mapping]] = ...) -> None: ...
 
 class CancelRequest(_message.Message):
-    __slots__ = ("call_id", "wait_ms")
+    __slots__ = ("call_id", "wait_ms", "withdraw")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     WAIT_MS_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAW_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     wait_ms: int
-    def __init__(self, call_id: _Optional[str] = ..., wait_ms: _Optional[int] = ...) -> None: ...
+    withdraw: bool
+    def __init__(self, call_id: _Optional[str] = ..., wait_ms: _Optional[int] = ..., withdraw: _Optional[bool] = ...) -> None: ...
 
 class CancelResponse(_message.Message):
-    __slots__ = ("found", "finished")
+    __slots__ = ("found", "finished", "withdrawn")
     FOUND_FIELD_NUMBER: _ClassVar[int]
     FINISHED_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
     found: bool
     finished: bool
-    def __init__(self, found: _Optional[bool] = ..., finished: _Optional[bool] = ...) -> None: ...
+    withdrawn: bool
+    def __init__(self, found: _Optional[bool] = ..., finished: _Optional[bool] = ..., withdrawn: _Optional[bool] = ...) -> None: ...
 
 class DescribeRequest(_message.Message):
     __slots__ = ()
@@ -102,20 +106,26 @@ class ParamInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[str] = ..., required: _Optional[bool] = ..., default_json: _Optional[bytes] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class ToolInfo(_message.Message):
-    __slots__ = ("name", "doc", "params", "returns", "streaming", "is_async")
+    __slots__ = ("name", "doc", "params", "returns", "streaming", "is_async", "params_schema_json", "returns_schema_json", "schema_warnings")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DOC_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     RETURNS_FIELD_NUMBER: _ClassVar[int]
     STREAMING_FIELD_NUMBER: _ClassVar[int]
     IS_ASYNC_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    RETURNS_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_WARNINGS_FIELD_NUMBER: _ClassVar[int]
     name: str
     doc: str
     params: _containers.RepeatedCompositeFieldContainer[ParamInfo]
     returns: str
     streaming: bool
     is_async: bool
-    def __init__(self, name: _Optional[str] = ..., doc: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ParamInfo, _Mapping]]] = ..., returns: _Optional[str] = ..., streaming: _Optional[bool] = ..., is_async: _Optional[bool] = ...) -> None: ...
+    params_schema_json: bytes
+    returns_schema_json: bytes
+    schema_warnings: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., doc: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ParamInfo, _Mapping]]] = ..., returns: _Optional[str] = ..., streaming: _Optional[bool] = ..., is_async: _Optional[bool] = ..., params_schema_json: _Optional[bytes] = ..., returns_schema_json: _Optional[bytes] = ..., schema_warnings: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class WorkerInfo(_message.Message):
     __slots__ = ("pid", "python_version", "implementation", "free_threaded", "gil_enabled", "threads", "adapter", "adapter_thread_safe", "platform")
