@@ -9,12 +9,17 @@ export interface PythonOptions {
   /** The adapter class, as "package.module:ClassName". Required. */
   adapter: string;
   /**
-   * The interpreter. Default: $SNAKEPIT_PYTHON, else the nearest project venv
-   * (`.venv/bin/python` or `python/.venv/bin/python` in the working directory
-   * or above), else `python3` on PATH.
+   * The interpreter. Default: $SNAKEPIT_PYTHON, else the app's venv: the nearest
+   * `.venv/bin/python` or `python/.venv/bin/python` in `python.cwd` (when set) or
+   * above, then in the entry module's directory (process.argv[1]) or above, then in
+   * Node's working directory or above; else `python3` on PATH. Where Node was
+   * started does not matter when the app has a venv of its own.
    */
   executable?: string;
-  /** Working directory of the workers. Default: the Node process's. */
+  /**
+   * Working directory of the workers; adapter modules are imported from it (then
+   * PYTHONPATH). Default: the Node process's.
+   */
   cwd?: string;
   /** Extra environment for the workers, on top of the Node process's own. */
   env?: Record<string, string>;

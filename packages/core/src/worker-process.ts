@@ -58,7 +58,15 @@ export interface ReadyMessage {
 
 interface FailedMessage {
   ready: false;
-  error: { phase?: string; type?: string; message?: string; traceback?: string };
+  error: {
+    phase?: string;
+    type?: string;
+    message?: string;
+    traceback?: string;
+    /** For an import failure: the module that was not found, and the worker's sys.path. */
+    module?: string;
+    sys_path?: string[];
+  };
 }
 
 export interface SpawnedWorker {
@@ -217,7 +225,7 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
       const details: { pythonType?: string; traceback?: string } = {};
       if (e.type) details.pythonType = e.type;
       if (e.traceback) details.traceback = e.traceback;
-      fail(`failed to start${where}: ${e.type ?? "Error"}: ${e.message ?? "(no message)"}`, details);
+      fail(`failed to start${where}: ${e.type ?? "Error"}: ${e.message ?? "(no message)"}${moduleNotFoundHint(o, e)}`, details);
     });
 
     void exited.then((exit) => {
@@ -238,7 +246,9 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
       }
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const hint = exit.stderrTail.some((l) => l.includes("No module named snakepit_bridge"))
-        ? ` — snakepit_bridge is not installed for ${describeExecutable(o.executable)}; install it there (pip install snakepit-bridge) or point python.executable at an interpreter that has it`
+        ? ` — snakepit_bridge is not installed for ${describeExecutable(o.executable)}. ` +
+          `Install it there with \`npx snakepit python setup --python ${o.executable.path}\`, ` +
+          "or make a venv that has it with `npx snakepit python setup` and point python.executable (or SNAKEPIT_PYTHON) at it"
         : "";
       reject(
         startFailed(o, `${how} before it was ready${hint}`, {
@@ -250,6 +260,33 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
       );
     });
   });
+}
+
+/**
+ * For a module the adapter import did not find: where the worker looked. A missing
+ * adapter module is a path problem (python.cwd, PYTHONPATH); a missing module the
+ * adapter imports is a package to install for the interpreter. On a line of its
+ * own, so the first line stays the Python error.
+ */
+function moduleNotFoundHint(o: SpawnWorkerOptions, e: FailedMessage["error"]): string {
+  if (e.type !== "ModuleNotFoundError" || e.phase !== "import_adapter") return "";
+  const adapterModule = o.adapter.split(":")[0] ?? o.adapter;
+  const missing = e.module ?? /No module named '([^']+)'/.exec(e.message ?? "")?.[1];
+  const isAdapterPath = missing !== undefined && (adapterModule === missing || adapterModule.startsWith(`${missing}.`));
+  const cwd = o.cwd === undefined ? `${process.cwd()} (Node's working directory; python.cwd is not set)` : o.cwd;
+  const pythonPath = o.env["PYTHONPATH"] ?? process.env["PYTHONPATH"];
+  const searched = e.sys_path?.length ? `; the worker searched ${e.sys_path.map((p) => p || "(cwd)").join(", ")}` : "";
+  if (!isAdapterPath) {
+    return (
+      `\nThe adapter imports '${missing ?? "a module"}', which is not installed for ${describeExecutable(o.executable)}: ` +
+      `install it there${searched}`
+    );
+  }
+  return (
+    `\nAdapter modules are imported from the worker's working directory, python.cwd = ${cwd}, ` +
+    `then PYTHONPATH (${pythonPath ? pythonPath : "not set"}) and the interpreter's own paths${searched}. ` +
+    "Set python.cwd to the directory that holds the module, or add that directory to python.env.PYTHONPATH"
+  );
 }
 
 function startFailed(

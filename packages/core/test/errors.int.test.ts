@@ -1,7 +1,11 @@
+import { execFileSync } from "node:child_process";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createPool, SNAKEPIT_EVENTS, SnakepitError } from "@snakepit/core";
-import { fixtureOptions, fixturePool, rejectionOf, SHOWCASE } from "./helpers.js";
+import { fixtureOptions, fixturePool, fixturesPath, rejectionOf, SHOWCASE, venvPython } from "./helpers.js";
 
 describe("error codes from real workers", () => {
   it("python_error keeps the Python type, message and traceback", async () => {
@@ -120,6 +124,35 @@ describe("worker_start_failed says why", () => {
     expect(err).toMatchObject({ code: "worker_start_failed", pythonType: "ModuleNotFoundError" });
     expect(err.message).toContain("snakepit_definitely_missing_module");
     expect(String(err["traceback"])).toContain("broken_import.py");
+    // A module the adapter imports: install it for the interpreter the worker ran.
+    expect(err.message).toMatch(/\nThe adapter imports 'snakepit_definitely_missing_module', which is not installed for '.*python'/);
+  });
+
+  it("an adapter module not found names python.cwd, PYTHONPATH and the directories searched", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "adapter-cwd-"));
+    try {
+      const err = await rejectionOf(
+        createPool(fixtureOptions(SHOWCASE, { python: { executable: venvPython, adapter: "no_such_app.tools:Tools", cwd, env: { PYTHONPATH: fixturesPath } } })),
+      );
+      expect(err).toMatchObject({ code: "worker_start_failed", pythonType: "ModuleNotFoundError" });
+      expect(err.message.split("\n")[0]).toMatch(/ModuleNotFoundError: No module named 'no_such_app'$/);
+      expect(err.message).toContain(`python.cwd = ${cwd}`);
+      expect(err.message).toContain(`PYTHONPATH (${fixturesPath})`);
+      expect(err.message).toMatch(/the worker searched .*snakepit_fixtures|the worker searched .*tests\/fixtures/);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it("a missing bridge names the setup command", async () => {
+    // An interpreter without snakepit_bridge: the base interpreter behind the venv.
+    const base = execFileSync(venvPython, ["-c", "import sys; print(sys._base_executable)"], { encoding: "utf8" }).trim();
+    const err = await rejectionOf(
+      createPool(fixtureOptions(SHOWCASE, { python: { executable: base, adapter: SHOWCASE, env: { PYTHONPATH: "", PYTHONNOUSERSITE: "1" } } })),
+    );
+    expect(err).toMatchObject({ code: "worker_start_failed" });
+    expect(err.message).toContain("snakepit_bridge is not installed for");
+    expect(err.message).toContain(`npx snakepit python setup --python ${base}`);
   });
 
   it("an adapter whose setup raises", async () => {

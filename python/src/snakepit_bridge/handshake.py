@@ -38,12 +38,15 @@ def failure_message(
     phase: str, exc: BaseException, *, with_traceback: bool = True
 ) -> dict[str, Any]:
     tb = traceback.format_exception(type(exc), exc, exc.__traceback__) if with_traceback else []
-    return {
-        "ready": False,
-        "error": {
-            "phase": phase,
-            "type": type(exc).__name__,
-            "message": str(exc),
-            "traceback": "".join(tb),
-        },
+    error: dict[str, Any] = {
+        "phase": phase,
+        "type": type(exc).__name__,
+        "message": str(exc),
+        "traceback": "".join(tb),
     }
+    if isinstance(exc, ModuleNotFoundError):
+        # Where the import looked, so the pool's error can name the directories.
+        if exc.name:
+            error["module"] = exc.name
+        error["sys_path"] = list(sys.path)
+    return {"ready": False, "error": error}
