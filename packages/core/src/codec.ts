@@ -6,9 +6,12 @@
  * nesting deeper than MAX_NESTING_DEPTH) is rejected with the path to the
  * offending value, before anything is sent. toJSON() is honoured exactly where
  * JSON.stringify honours it (so a Date travels as its ISO string); a
- * Uint8Array (a Buffer too) travels as bytes.
+ * Uint8Array (a Buffer too) travels as bytes; an NDArray (see ndarray.ts) and
+ * any other typed array (as a 1-d array) travel as an ndarray placeholder with
+ * their bytes as an attachment.
  */
 import { SnakepitError } from "./errors.js";
+import { NDARRAY_TAG, decodeNDArray, isNDArray, ndarrayPlaceholder, typedArrayAsNDArray } from "./ndarray.js";
 
 export const BYTES_TAG = "$snakepit:bytes";
 export const BIGINT_TAG = "$snakepit:bigint";
@@ -49,13 +52,13 @@ function rejectReason(value: unknown, inArray: boolean): string | undefined {
       if (proto !== Object.prototype && proto !== null) {
         const name = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
         if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer)
-          return `${name} is not supported (wrap binary data in a Uint8Array)`;
+          return `${name} is not supported (wrap binary data in a Uint8Array, or numbers in a typed array or ndarray())`;
         if (value instanceof Map) return "Map is not supported (pass Object.fromEntries(map))";
         if (value instanceof Set) return "Set is not supported (pass an array)";
         return `${name} instances are not supported (pass a plain object, or give the class a toJSON() method)`;
       }
-      if (Object.hasOwn(value, BYTES_TAG) || Object.hasOwn(value, BIGINT_TAG))
-        return `the keys "${BYTES_TAG}" and "${BIGINT_TAG}" are reserved`;
+      if (Object.hasOwn(value, BYTES_TAG) || Object.hasOwn(value, BIGINT_TAG) || Object.hasOwn(value, NDARRAY_TAG))
+        return `the keys "${BYTES_TAG}", "${BIGINT_TAG}" and "${NDARRAY_TAG}" are reserved`;
       return undefined;
     }
   }
@@ -107,6 +110,14 @@ class Walker {
       this.attachments.push(value);
       return { [BYTES_TAG]: this.attachments.length - 1 };
     }
+    if (typeof value === "object" && value !== null) {
+      // Arrays travel beside the JSON too, their bytes as they are (no copy here).
+      const array = isNDArray(value) ? value : ArrayBuffer.isView(value) ? typedArrayAsNDArray(value) : undefined;
+      if (array !== undefined) {
+        this.attachments.push(array.bytes);
+        return ndarrayPlaceholder(array, this.attachments.length - 1);
+      }
+    }
     if ((typeof value === "object" && value !== null) || typeof value === "bigint") {
       let toJSON: unknown;
       try {
@@ -120,7 +131,8 @@ class Walker {
         } catch (err) {
           throw new EncodeFailure(path, `its toJSON() threw ${errorText(err)}`, { cause: err });
         }
-        if (value instanceof Uint8Array) return this.walk(holderKey, value, path, inArray);
+        if (value instanceof Uint8Array || isNDArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView)))
+          return this.walk(holderKey, value, path, inArray);
       }
     }
     if (typeof value !== "object" || value === null) {
@@ -224,9 +236,12 @@ export function encodeValue(value: unknown, label: string, maxBytes: number): En
   return { json, attachments, size };
 }
 
-const MARKER = /"\$snakepit:(?:bytes|bigint)"/;
+const MARKER = /"\$snakepit:(?:bytes|bigint|ndarray)"/;
 
-/** Decode a value from the wire. Binary attachments come back as Uint8Array. */
+/**
+ * Decode a value from the wire. Binary attachments come back as Uint8Array,
+ * arrays as NDArray; both are views over `attachments` (no copy).
+ */
 export function decodeValue(json: Uint8Array, attachments: readonly Uint8Array[]): unknown {
   if (json.byteLength === 0) return null;
   const text = Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8");
@@ -243,6 +258,7 @@ export function decodeValue(json: Uint8Array, attachments: readonly Uint8Array[]
       return att;
     }
     if (keys[0] === BIGINT_TAG) return BigInt(String(rec[BIGINT_TAG]));
+    if (keys[0] === NDARRAY_TAG) return decodeNDArray(rec[NDARRAY_TAG], attachments);
     return v;
   });
 }

@@ -54,3 +54,5 @@ export { consoleLogger, silentLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { resolvePythonExecutable } from "./python-executable.js";
 export type { ResolvedExecutable } from "./python-executable.js";
+export { isNDArray, ndarray, ndarrayStats } from "./ndarray.js";
+export type { NDArray, NDArrayData, NDArrayOptions } from "./ndarray.js";
