@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable
 
 from . import errors
@@ -11,6 +12,10 @@ from .errors import ToolError
 
 
 _MAX_EARLY_CANCELS = 1024
+# Ids of the most recent calls begun: a withdraw must never take back a call that
+# has already run (its reply may still be on its way), and the calls a pool
+# withdraws were sent a moment ago, so a short memory is enough.
+_RECENT_BEGUN = 4096
 
 
 class CallTracker:
@@ -27,12 +32,24 @@ class CallTracker:
         # Ids cancelled before their call began (a cancel can overtake its call, e.g. a
         # call still in the socket buffer behind another): such a call starts cancelled.
         self._cancelled_early: dict[str, str] = {}
+        # Calls taken back before they began (withdraw): they never run.
+        self._withdrawn: set[str] = set()
+        self._recent: set[str] = set()
+        self._recent_order: deque[str] = deque()
 
     def begin(self, ctx: CallContext) -> None:
         """Register a new call; refuse it with ``internal`` once draining."""
         with self._cond:
             if self.draining:
                 raise ToolError(errors.INTERNAL, "worker is draining")
+            call_id = ctx.call_id
+            if self._withdrawn and call_id in self._withdrawn:
+                self._withdrawn.discard(call_id)
+                raise ToolError(errors.ABORTED, f"call {call_id} was withdrawn before it started")
+            self._recent.add(call_id)
+            self._recent_order.append(call_id)
+            if len(self._recent_order) > _RECENT_BEGUN:
+                self._recent.discard(self._recent_order.popleft())
             self.active_calls += 1
             self.requests_started += 1
             self._calls.setdefault(ctx.call_id, []).append(ctx)
@@ -62,6 +79,16 @@ class CallTracker:
         for ctx in targets:
             ctx.cancel(reason)
         return bool(targets)
+
+    def withdraw(self, call_id: str) -> bool:
+        """Take back a call that has not begun: True if it never will; False if it has begun."""
+        with self._cond:
+            if call_id in self._recent or call_id in self._calls:
+                return False
+            self._withdrawn.add(call_id)
+            while len(self._withdrawn) > _MAX_EARLY_CANCELS:
+                self._withdrawn.pop()
+            return True
 
     def is_cancelled(self, call_id: str) -> bool:
         """True when no call with this id runs any more, or one with it was cancelled."""

@@ -10,8 +10,9 @@ A worker the pool spawns gets two socket fds (see the end of worker.proto):
 
 Threading on the data lane: one reader thread owns the socket's read side. With
 one tool slot (the process profile) it runs a unary call itself, inline, so a
-call costs no thread switch, and the replies of calls that arrived together
-leave in one write. Streams, and every call when there are several slots, run
+call costs no thread switch. Each reply leaves before the next call starts, so
+when a worker dies the pool knows which of the calls it had sent never started
+(all after the first unanswered one) and sends them elsewhere. Streams, and every call when there are several slots, run
 on a small executor so the reader stays free to take credits.
 
 EOF on either lane means the pool is gone: the worker stops serving.
@@ -171,8 +172,6 @@ class LocalTransport:
         self._executor = ThreadPoolExecutor(max_workers=self.threads + 1, thread_name_prefix="snakepit-local")
         self._credits: dict[str, _Credits] = {}
         self._credits_lock = threading.Lock()
-        # Replies of inline calls not yet written (see _serve_data).
-        self._held: list[bytes] = []
         # Held while the control reader handles a frame, so close() lets its reply out.
         self._control_busy = threading.Lock()
         # Calls whose reply is not written yet: close() lets them out (bounded) too.
@@ -223,17 +222,12 @@ class LocalTransport:
 
     def _serve_data(self, lane: _Lane) -> None:
         decode = wire.decode_data_frame
-        for data, more in lane.frames():
+        for data, _more in lane.frames():
             frame = decode(data)
             try:
                 self._dispatch_data(frame)
             except BaseException as exc:  # noqa: BLE001 - one bad frame must not stop the lane
                 log.error("could not serve a %s frame for call %r", frame.kind, frame.call_id, exc_info=exc)
-            if not more and self._held:
-                # Replies to pipelined calls leave together, in one write.
-                held, self._held = self._held, []
-                lane.send(b"".join(held))
-                self._replied(len(held))
 
     def _dispatch_data(self, frame: wire.DataFrame) -> None:
         kind = frame.kind
@@ -244,7 +238,11 @@ class LocalTransport:
             # Inline on the reader only when no stream runs: a stream holding the one
             # slot would wait for credits that this thread must read.
             if self.threads == 1 and not self._credits:
-                self._held.append(_frame(frame.call_id, _RESULT, self.engine.execute_encoded(frame.body)))
+                # The reply leaves before the next call starts (no holding of replies):
+                # if this worker dies, the pool knows exactly which calls never started
+                # (all but the first unanswered one) and sends those elsewhere.
+                self.data.send(_frame(frame.call_id, _RESULT, self.engine.execute_encoded(frame.body)))
+                self._replied()
             else:
                 self._executor.submit(self._execute, frame.call_id, frame.body)
         elif kind == "stream":
@@ -275,6 +273,10 @@ class LocalTransport:
         call_id = frame.call_id
         if kind == "health":
             self.control.send(_frame(call_id, _HEALTH_REPLY, self.engine.health().SerializeToString()))
+        elif kind == "cancel" and frame.cancel.withdraw:
+            withdrawn = self.engine.tracker.withdraw(call_id)
+            reply = worker_pb2.CancelResponse(found=not withdrawn, finished=withdrawn, withdrawn=withdrawn)
+            self.control.send(_frame(call_id, _CANCEL_REPLY, reply.SerializeToString()))
         elif kind == "cancel":
             self._cancel(call_id, frame.cancel.wait_ms)
         elif kind == "describe":

@@ -1,0 +1,41 @@
+"""Withdraw: the pool takes back a call the worker has not started (it was pipelined)."""
+
+from __future__ import annotations
+
+import pytest
+
+from snakepit_bridge import errors
+from snakepit_bridge.call_context import CallContext
+from snakepit_bridge.calls import CallTracker
+from snakepit_bridge.errors import ToolError
+
+
+def ctx(call_id: str) -> CallContext:
+    return CallContext(call_id, "noop", session_id="", deadline=None, headers={})
+
+
+def test_a_call_withdrawn_before_it_began_never_begins() -> None:
+    tracker = CallTracker()
+    assert tracker.withdraw("c1") is True
+    with pytest.raises(ToolError) as raised:
+        tracker.begin(ctx("c1"))
+    assert raised.value.code == errors.ABORTED
+    assert tracker.active_calls == 0 and tracker.requests_started == 0
+
+
+def test_a_running_call_is_not_withdrawn_and_runs_on() -> None:
+    tracker = CallTracker()
+    c = ctx("c1")
+    tracker.begin(c)
+    assert tracker.withdraw("c1") is False
+    assert not c.cancelled
+    tracker.end(c)
+
+
+def test_a_call_that_already_ran_is_not_withdrawn() -> None:
+    # Its reply may still be on its way: taking it back would run it twice.
+    tracker = CallTracker()
+    c = ctx("c1")
+    tracker.begin(c)
+    tracker.end(c)
+    assert tracker.withdraw("c1") is False
