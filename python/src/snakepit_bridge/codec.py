@@ -2,15 +2,23 @@
 
 * ``{"$snakepit:bytes": N}`` stands for ``attachments[N]`` (Python ``bytes``).
 * ``{"$snakepit:bigint": "<decimal>"}`` carries ints outside JavaScript's safe range.
+* ``{"$snakepit:ndarray": {"dtype", "shape", "order", "data": N}}`` is an array whose
+  elements are ``attachments[N]`` (see :mod:`snakepit_bridge.ndarray`): a numpy array,
+  or without numpy a memoryview / :class:`~snakepit_bridge.ndarray.ArrayData`.
 * Everything else is plain JSON; nothing is pickled.
 """
 
 from __future__ import annotations
 
+import array
 import json
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
+
+from . import ndarray
+from .ndarray import NDARRAY_KEY, ArrayData
 
 BYTES_KEY = "$snakepit:bytes"
 BIGINT_KEY = "$snakepit:bigint"
@@ -89,7 +97,9 @@ def _to_plain(value: Any, path: str, attachments: list[bytes], seen: set[int]) -
                 path, f"float {value!r} is not supported (JSON has no NaN or Infinity)"
             )
         return float(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
+    if isinstance(value, (bytes, bytearray)) or (
+        isinstance(value, memoryview) and ndarray.is_bytes_view(value)
+    ):
         attachments.append(bytes(value))
         return {BYTES_KEY: len(attachments) - 1}
     if isinstance(value, (list, tuple, dict)):
@@ -107,11 +117,46 @@ def _to_plain(value: Any, path: str, attachments: list[bytes], seen: set[int]) -
             seen.discard(marker)
     if isinstance(value, (set, frozenset)):
         raise EncodeError(path, f"{_type_name(value)} is not supported (return a list)")
+    array_value = _array_to_plain(value, path, attachments, seen)
+    if array_value is not _NOT_AN_ARRAY:
+        return array_value
     raise EncodeError(
         path,
         f"{_type_name(value)} is not supported "
-        "(return None, bool, int, float, str, bytes, list, tuple or dict)",
+        "(return None, bool, int, float, str, bytes, list, tuple, dict or a numpy array)",
     )
+
+
+_NOT_AN_ARRAY = object()
+
+
+def _array_to_plain(value: Any, path: str, attachments: list[bytes], seen: set[int]) -> Any:
+    """An ndarray placeholder for a numpy array, typed memoryview, array.array or ArrayData.
+
+    A numpy scalar of a number kind (np.int64, np.float32, np.bool_) becomes the
+    JSON number or bool it equals; one of another kind becomes a 0-d array.
+    """
+    try:
+        np = sys.modules.get("numpy")  # only a tool that imported numpy can hand us its arrays
+        if np is not None and isinstance(value, np.ndarray):
+            spec, data = ndarray.numpy_spec(value)
+        elif np is not None and isinstance(value, np.generic):
+            if value.dtype.kind in "biuf":
+                return _to_plain(value.item(), path, attachments, seen)
+            spec, data = ndarray.numpy_spec(np.asarray(value))
+        elif isinstance(value, memoryview):
+            spec, data = ndarray.memoryview_spec(value)
+        elif isinstance(value, array.array):
+            spec, data = ndarray.memoryview_spec(memoryview(value))
+        elif isinstance(value, ArrayData):
+            spec, data = ndarray.arraydata_spec(value)
+        else:
+            return _NOT_AN_ARRAY
+    except ndarray.ArrayError as exc:
+        raise EncodeError(path, str(exc)) from None
+    attachments.append(data)
+    spec["data"] = len(attachments) - 1
+    return {NDARRAY_KEY: spec}
 
 
 def _dict_to_plain(
@@ -125,7 +170,7 @@ def _dict_to_plain(
                 f"dict key {key!r} of type {_type_name(key)} is not supported (keys must be str)",
             )
         out[str(key)] = _to_plain(item, f"{path}[{key!r}]", attachments, seen)
-    if len(out) == 1 and (BYTES_KEY in out or BIGINT_KEY in out):
+    if len(out) == 1 and (BYTES_KEY in out or BIGINT_KEY in out or NDARRAY_KEY in out):
         # Would decode as a placeholder on the other side, i.e. not round-trip.
         (key,) = out
         raise EncodeError(path, f"a dict whose only key is {key!r} is reserved by snakepit")
@@ -161,6 +206,11 @@ def decode(json_bytes: bytes, attachments: Sequence[bytes]) -> Any:
                     f"{len(attachments)} attachment(s)"
                 )
             return bytes(attachments[index])
+        if NDARRAY_KEY in obj:
+            try:
+                return ndarray.decode(obj[NDARRAY_KEY], attachments)
+            except ndarray.ArrayError as exc:
+                raise DecodeError(f"{NDARRAY_KEY} placeholder: {exc}") from None
         if BIGINT_KEY in obj:
             digits = obj[BIGINT_KEY]
             if not isinstance(digits, str):
