@@ -412,4 +412,7 @@ def tool_info(spec: ToolSpec) -> worker_pb2.ToolInfo:
         returns=spec.returns,
         streaming=spec.streaming,
         is_async=spec.is_async,
+        params_schema_json=spec.schemas.params_json(),
+        returns_schema_json=spec.schemas.returns_json(),
+        schema_warnings=list(spec.schemas.warnings),
     )

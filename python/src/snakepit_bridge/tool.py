@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from . import codec
+from .schema import ToolSchemas, tool_schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +49,25 @@ class ToolSpec:
     streaming: bool
     is_async: bool
     signature: inspect.Signature
+    # The function the spec was built from (schemas resolve its annotations lazily).
+    func: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def schemas(self) -> ToolSchemas:
+        """JSON Schemas of the parameters and the result (or chunk), built on first use.
+
+        Never raises: what has no schema is "unknown", with a warning naming the tool and
+        the parameter (see :mod:`snakepit_bridge.schema`).
+        """
+        return tool_schemas(
+            self.func if self.func is not None else (lambda: None),
+            self.name,
+            list(self.signature.parameters.values()),
+            self.signature.return_annotation,
+            streaming=self.streaming,
+            defaults={p.name: p.default_json for p in self.params if p.default_json},
+            doc=self.doc,
+        )
 
     def render_signature(self) -> str:
         """``add(a: int, b: int) -> int``, for error messages."""
@@ -188,6 +209,7 @@ def build_spec(
         streaming=streaming,
         is_async=is_async,
         signature=signature,
+        func=func,
     )
 
 
