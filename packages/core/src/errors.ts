@@ -57,7 +57,7 @@ export interface SnakepitErrorDetails {
   pool?: string;
   tool?: string;
   callId?: string;
-  /** invalid_config: every problem found, not just the first. */
+  /** invalid_config, and invalid_argument from a typed client that validates: every problem found, not just the first. */
   issues?: readonly ConfigIssue[];
   /** unknown_tool: tools whose names are close to the one asked for. */
   suggestions?: readonly string[];

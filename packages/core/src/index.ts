@@ -16,6 +16,8 @@ export type {
   WorkerState,
   WorkerStats,
 } from "./pool-types.js";
+export type { JsonSchema, StreamingTool, ToolCallParameters, ToolTypes, TypedClient, TypedClientOptions, UnaryTool } from "./pool-types.js";
+export { typedClient } from "./typed-client.js";
 export { DEFAULTS } from "./options.js";
 export type { PoolOptions, ResolvedPoolOptions } from "./options.js";
 export type { PoolSettings, ProfileName, PythonOptions, TransportName } from "./pool-settings.js";

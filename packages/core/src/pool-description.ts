@@ -1,7 +1,7 @@
 /** What a worker's Describe answer says, in the shape pool.describe() returns. */
 import { decodeValue } from "./codec.js";
 import type { DescribeResponse } from "./gen/snakepit/worker/v1/worker_pb.js";
-import type { PoolDescription, ToolDescription } from "./pool-types.js";
+import type { JsonSchema, PoolDescription, ToolDescription } from "./pool-types.js";
 
 export function toPoolDescription(res: DescribeResponse, configuredAdapter: string): PoolDescription {
   const tools: ToolDescription[] = res.tools.map((t) => ({
@@ -10,6 +10,9 @@ export function toPoolDescription(res: DescribeResponse, configuredAdapter: stri
     returns: t.returns,
     streaming: t.streaming,
     async: t.isAsync,
+    ...schemaField("paramsSchema", t.paramsSchemaJson),
+    ...schemaField("returnsSchema", t.returnsSchemaJson),
+    schemaWarnings: [...t.schemaWarnings],
     params: t.params.map((p) => {
       const base = { name: p.name, type: p.type, required: p.required, kind: p.kind };
       // A default that JSON cannot carry comes as empty bytes: then there is none to show.
@@ -32,4 +35,20 @@ export function toPoolDescription(res: DescribeResponse, configuredAdapter: stri
       platform: w?.platform ?? "",
     },
   };
+}
+
+const utf8 = new TextDecoder();
+
+/** A schema field when the worker sent one (older workers send none; unparsable JSON counts as none). */
+function schemaField<K extends "paramsSchema" | "returnsSchema">(key: K, json: Uint8Array): { [P in K]?: JsonSchema } {
+  if (!json.byteLength) return {};
+  try {
+    const parsed: unknown = JSON.parse(utf8.decode(json));
+    if (typeof parsed === "boolean" || (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))) {
+      return { [key]: parsed as JsonSchema } as { [P in K]?: JsonSchema };
+    }
+  } catch {
+    /* no schema */
+  }
+  return {};
 }

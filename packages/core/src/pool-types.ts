@@ -43,7 +43,20 @@ export interface ToolDescription {
   /** Generator tools: call them with pool.stream(). */
   readonly streaming: boolean;
   readonly async: boolean;
+  /**
+   * JSON Schema (draft 2020-12) of the arguments object, derived from the Python type
+   * hints; absent from workers that predate schemas. `snakepit types` prints TypeScript
+   * from it, and `pool.client({ validate: true })` checks arguments against it.
+   */
+  readonly paramsSchema?: JsonSchema;
+  /** JSON Schema of the result, or of each chunk for a streaming tool. */
+  readonly returnsSchema?: JsonSchema;
+  /** Annotations with no schema (typed as unknown), one line each naming the tool and the parameter. */
+  readonly schemaWarnings: readonly string[];
 }
+
+/** A JSON Schema document, as parsed JSON. */
+export type JsonSchema = { readonly [keyword: string]: unknown } | boolean;
 
 export interface PoolDescription {
   readonly adapter: string;
@@ -140,6 +153,11 @@ export interface Pool extends AsyncDisposable {
   stream<T = unknown>(tool: string, args?: Record<string, unknown>, options?: CallOptions): AsyncIterable<T>;
   /** The adapter's tools, with their parameters and docs, and the worker's interpreter. */
   describe(): Promise<PoolDescription>;
+  /**
+   * A typed client: one method per tool, typed by the interface `snakepit types`
+   * generates (`pool.client<Tools>()`). See docs/typed-calls.md.
+   */
+  client<T extends ToolTypes<T>>(options?: TypedClientOptions): TypedClient<T>;
   stats(): PoolStats;
   /** Ask every ready worker for its health and memory (answered even while all tool slots are busy). */
   health(options?: { timeoutMs?: number }): Promise<WorkerHealth[]>;
@@ -154,4 +172,48 @@ export interface Pool extends AsyncDisposable {
   close(options?: CloseOptions): Promise<void>;
   /** Fail everything now and kill the workers. */
   destroy(): Promise<void>;
+}
+
+// ---- typed calls (docs/typed-calls.md) ------------------------------------------
+
+/** A tool that returns: `args` is its arguments object, `returns` its result. */
+export interface UnaryTool<A = Record<string, unknown>, R = unknown> {
+  readonly args: A;
+  readonly returns: R;
+}
+
+/** A generator tool: `args` is its arguments object, `yields` one chunk. */
+export interface StreamingTool<A = Record<string, unknown>, C = unknown> {
+  readonly args: A;
+  readonly yields: C;
+}
+
+/** What `snakepit types` generates: one entry per tool, keyed by the tool's name. */
+export type ToolTypes<T> = { readonly [K in keyof T]: UnaryTool<any, any> | StreamingTool<any, any> };
+
+/** The argument list of a typed call: the arguments object (optional when every argument is), then the call options. */
+export type ToolCallParameters<A> = {} extends A ? [args?: A, options?: CallOptions] : [args: A, options?: CallOptions];
+
+/**
+ * One method per tool: a tool that returns resolves to its result, a generator tool
+ * is an AsyncIterable of its chunks (leaving the loop early stops it in Python).
+ * Each method keeps the JSDoc `snakepit types` wrote from the tool's docstring.
+ */
+export type TypedClient<T extends ToolTypes<T>> = {
+  readonly [K in keyof T]: T[K] extends StreamingTool<infer A, infer C>
+    ? (...call: ToolCallParameters<A>) => AsyncIterable<C>
+    : T[K] extends UnaryTool<infer A, infer R>
+      ? (...call: ToolCallParameters<A>) => Promise<R>
+      : never;
+};
+
+export interface TypedClientOptions {
+  /**
+   * Check each call's arguments against the tool's JSON Schema (from Describe) before
+   * the call leaves Node; a mismatch rejects with `invalid_argument` listing every
+   * problem with its path (`error.issues`). For arguments that come from outside the
+   * program (a request body); the generated types already check the program's own.
+   * Default false.
+   */
+  validate?: boolean;
 }

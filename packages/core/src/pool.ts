@@ -33,6 +33,8 @@ import type { WorkerExit, WorkerHandle, WorkerProfile } from "./worker-profile.j
 import { fromToolError } from "./wire-errors.js";
 import { MAX_TIMER_DELAY_MS, setLongTimeout, type LongTimeout } from "./long-timer.js";
 import { CORE_RESTART, backoffDelay, isFailedStart } from "./backoff.js";
+import { typedClient } from "./typed-client.js";
+import type { ToolTypes, TypedClient, TypedClientOptions } from "./pool-types.js";
 
 type CallKind = "execute" | "stream";
 
@@ -1133,6 +1135,12 @@ export class PoolImpl implements Pool {
 
   private ref() {
     return { pool: this as Pool, poolName: this.name, profile: this.profile };
+  }
+
+  // ---- typed calls (typed-client.ts) -----------------------------------------------
+
+  client<T extends ToolTypes<T>>(options?: TypedClientOptions): TypedClient<T> {
+    return typedClient<T>(this, options);
   }
 }
 
