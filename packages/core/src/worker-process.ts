@@ -237,8 +237,9 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
           startFailed(
             o,
             `could not start: Python interpreter not found: ${describeExecutable(o.executable)}. ` +
-              "Set python.executable or SNAKEPIT_PYTHON to a Python 3.10+ with snakepit_bridge installed " +
-              "(in this repository, `pnpm run setup` creates python/.venv).",
+              "Make a venv with snakepit_bridge next to the app (`npx -p @snakepit/diagnostics snakepit python setup`), " +
+              "or set python.executable or SNAKEPIT_PYTHON to a Python 3.10+ that has it " +
+              "(in the Snakepit repository, `pnpm run setup` creates python/.venv).",
             { cause: spawnError },
           ),
         );
@@ -247,8 +248,9 @@ export function spawnWorker(o: SpawnWorkerOptions): Promise<SpawnedWorker> {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.exitCode}`;
       const hint = exit.stderrTail.some((l) => l.includes("No module named snakepit_bridge"))
         ? ` — snakepit_bridge is not installed for ${describeExecutable(o.executable)}. ` +
-          `Install it there with \`npx snakepit python setup --python ${o.executable.path}\`, ` +
-          "or make a venv that has it with `npx snakepit python setup` and point python.executable (or SNAKEPIT_PYTHON) at it"
+          `Install it there with \`npx -p @snakepit/diagnostics snakepit python setup --python ${o.executable.path}\` ` +
+          "(the bridge ships inside @snakepit/core), or make a venv that has it with " +
+          "`npx -p @snakepit/diagnostics snakepit python setup --venv .venv` and point python.executable (or SNAKEPIT_PYTHON) at it"
         : "";
       reject(
         startFailed(o, `${how} before it was ready${hint}`, {

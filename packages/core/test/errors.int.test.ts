@@ -152,7 +152,7 @@ describe("worker_start_failed says why", () => {
     );
     expect(err).toMatchObject({ code: "worker_start_failed" });
     expect(err.message).toContain("snakepit_bridge is not installed for");
-    expect(err.message).toContain(`npx snakepit python setup --python ${base}`);
+    expect(err.message).toContain(`npx -p @snakepit/diagnostics snakepit python setup --python ${base}`);
   });
 
   it("an adapter whose setup raises", async () => {
