@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The `snakepit` CLI: `inspect` (live pools through serveDiagnostics), `doctor`
- * (is this Python set-up right?) and `diagnose scaling` (which pool shape?).
+ * (is this Python set-up right?), `diagnose scaling` (which pool shape?) and
+ * `python setup` (install the bridge into an interpreter or a new venv).
  */
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,10 +10,12 @@ import cliProgress from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import { DEFAULT_SCALING_CONFIGS, diagnoseScaling, type ScalingConfig } from "./diagnose-scaling.js";
 import { runDoctor } from "./doctor.js";
+import { registerPythonCommand } from "./python-command.js";
 import { recommend } from "./recommend.js";
 import { renderDoctor } from "./render-doctor.js";
 import { renderScaling } from "./render-scaling.js";
 import { renderSnapshot } from "./render-snapshot.js";
+import { registerTypesCommand } from "./types-command.js";
 import type { DiagnosticsSnapshot } from "./snapshot.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -186,5 +189,9 @@ diagnose
       }
     },
   );
+
+registerPythonCommand(program);
+
+registerTypesCommand(program);
 
 await program.parseAsync(process.argv);
