@@ -13,6 +13,21 @@ export const root = fileURLToPath(new URL("../..", import.meta.url));
 export const python = process.env.SNAKEPIT_PYTHON ?? `${root}python/.venv/bin/python`;
 export const benchDir = `${root}bench`;
 
+/** Every process group this process started; any still there when it exits are killed. */
+const groups = new Set();
+export function track(child) {
+  groups.add(child);
+  child.once("exit", () => groups.delete(child));
+  return child;
+}
+process.once("exit", () => {
+  for (const c of groups) {
+    try {
+      process.kill(-c.pid, "SIGKILL");
+    } catch {}
+  }
+});
+
 /** The pool as a new user would make it: 2 process workers, defaults otherwise. */
 export function startPool(size = 2) {
   return createPool({
@@ -27,7 +42,7 @@ export const poolPids = (pool) => pool.stats().perWorker.map((w) => w.pid).filte
 
 /** One Python process answering JSON lines in order (python-shell's way), calls tagged by id. */
 export async function startPipe() {
-  const child = spawn(python, [`${benchDir}/http/pipe_server.py`], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  const child = track(spawn(python, [`${benchDir}/http/pipe_server.py`], { stdio: ["pipe", "pipe", "pipe"], detached: true }));
   const pending = new Map();
   let next = 1;
   createInterface({ input: child.stdout }).on("line", (line) => {
@@ -76,11 +91,11 @@ export function freePort() {
 /** FastAPI + uvicorn with `workers` processes on 127.0.0.1; resolves once each worker answers. */
 export async function startUvicorn(workers = 2) {
   const port = await freePort();
-  const child = spawn(
+  const child = track(spawn(
     python,
     ["-m", "uvicorn", "fastapi_app:app", "--app-dir", `${benchDir}/http`, "--host", "127.0.0.1", "--port", String(port), "--workers", String(workers), "--no-access-log", "--log-level", "warning"],
     { stdio: ["ignore", "inherit", "inherit"], detached: true },
-  );
+  ));
   let exited = null;
   child.once("exit", (code, signal) => (exited = { code, signal }));
   const url = `http://127.0.0.1:${port}`;

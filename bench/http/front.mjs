@@ -8,13 +8,15 @@
 //
 // Listens on 127.0.0.1 (port 0 unless --port), prints {"port", "pythonPids"} as one JSON line
 // when ready, and stops its back end and exits on SIGTERM or SIGINT (so --cpu-prof is written).
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
+import { Session } from "node:inspector/promises";
 import { parseArgs } from "node:util";
 import { Agent, request } from "undici";
 import { poolPids, startPipe, startPool } from "./backends.mjs";
 
 const { values: flags } = parseArgs({
-  options: { backend: { type: "string" }, url: { type: "string" }, port: { type: "string", default: "0" }, workers: { type: "string", default: "2" }, "exit-with-stdin": { type: "boolean", default: false } },
+  options: { backend: { type: "string" }, url: { type: "string" }, port: { type: "string", default: "0" }, workers: { type: "string", default: "2" }, "exit-with-stdin": { type: "boolean", default: false }, "profile-out": { type: "string" } },
 });
 
 let predict;
@@ -64,6 +66,26 @@ server.keepAliveTimeout = 60_000;
 server.listen(Number(flags.port), "127.0.0.1", () => {
   process.stdout.write(`${JSON.stringify({ port: server.address().port, pythonPids })}\n`);
 });
+
+// --profile-out FILE: SIGUSR2 starts V8's CPU profiler (what node --cpu-prof records), the next
+// SIGUSR2 stops it and writes FILE (a .cpuprofile), then prints "profiled" on stdout.
+if (flags["profile-out"]) {
+  const session = new Session();
+  session.connect();
+  let on = false;
+  process.on("SIGUSR2", async () => {
+    if (!on) {
+      on = true;
+      await session.post("Profiler.enable");
+      await session.post("Profiler.start");
+    } else {
+      on = false;
+      const { profile } = await session.post("Profiler.stop");
+      writeFileSync(flags["profile-out"], JSON.stringify(profile));
+      process.stdout.write("profiled\n");
+    }
+  });
+}
 
 let stopping = false;
 const stop = async () => {
