@@ -357,6 +357,12 @@ const profilesRun = JSON.parse(
 log("free-threaded CPython against the GIL build (bench/free-threaded.mjs, about 2 minutes)");
 const freeThreaded = execFileSync(process.execPath, [`${root}bench/free-threaded.mjs`], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 
+// Each writes its own marked block in docs/performance.md (kept below): the 500 x 64 matrix, and the HTTP service (needs wrk).
+for (const b of ["matrix.mjs", "http-service.mjs"]) {
+  log(`bench/${b}`);
+  execFileSync(process.execPath, [`${root}bench/${b}`, ...(flags["no-write"] ? ["--no-write"] : [])], { stdio: ["ignore", "ignore", "inherit"] });
+}
+
 const ratio = (a, b) => `${(a / b).toFixed(2)}x`;
 const bigRt = p.find((r) => r.label === "16 MiB" && r.what === "bytes round trip");
 
