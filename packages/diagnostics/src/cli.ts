@@ -15,6 +15,7 @@ import { recommend } from "./recommend.js";
 import { renderDoctor } from "./render-doctor.js";
 import { renderScaling } from "./render-scaling.js";
 import { renderSnapshot } from "./render-snapshot.js";
+import { registerTypesCommand } from "./types-command.js";
 import type { DiagnosticsSnapshot } from "./snapshot.js";
 
 const version = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -190,5 +191,7 @@ diagnose
   );
 
 registerPythonCommand(program);
+
+registerTypesCommand(program);
 
 await program.parseAsync(process.argv);

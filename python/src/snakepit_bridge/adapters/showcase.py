@@ -11,10 +11,25 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypedDict
 
 from snakepit_bridge import ThreadSafeAdapter, current_call, tool
 from ._workloads import burn, cancellable_sleep
+
+
+class Step(TypedDict):
+    """One update of ``progress``."""
+
+    step: int
+    of: int
+
+
+class RoundTrip(TypedDict):
+    """What ``bytes_roundtrip`` returns."""
+
+    data: bytes
+    length: int
+    sha256: str
 
 
 class ShowcaseAdapter(ThreadSafeAdapter):
@@ -60,7 +75,7 @@ class ShowcaseAdapter(ThreadSafeAdapter):
         return digest.hex()
 
     @tool
-    def progress(self, steps: int = 5, delay: float = 0.0) -> Iterator[dict[str, int]]:
+    def progress(self, steps: int = 5, delay: float = 0.0) -> Iterator[Step]:
         """Stream `{"step": i, "of": steps}` for i in 1..steps, waiting `delay` s between steps."""
         call = current_call()
         for i in range(1, steps + 1):
@@ -77,7 +92,7 @@ class ShowcaseAdapter(ThreadSafeAdapter):
         raise exc_type(message)
 
     @tool
-    def bytes_roundtrip(self, data: bytes) -> dict[str, Any]:
+    def bytes_roundtrip(self, data: bytes) -> RoundTrip:
         """Return `{"data": data, "length": len(data), "sha256": hex digest}`."""
         return {"data": data, "length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
 
