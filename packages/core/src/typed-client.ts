@@ -188,16 +188,17 @@ function invalidArguments(pool: string, tool: string, issues: ConfigIssue[]): Sn
 }
 
 const BYTES_PLACEHOLDER = Object.freeze({ "$snakepit:bytes": 0 });
+const NOT_SENT = Object.freeze({ "$snakepit:not-sent": true });
 const NDARRAY_PLACEHOLDER = Object.freeze({ "$snakepit:ndarray": {} });
 
 /**
  * The value as the schema sees it, i.e. as it travels: a Uint8Array is the bytes
- * placeholder, a BigInt a number, a property whose value is undefined is left out,
- * `toJSON()` is applied.
+ * placeholder, a property whose value is undefined is left out, `toJSON()` is applied.
  */
 function toWireShape(value: unknown, depth = 0): unknown {
   if (depth > 256) return value;
-  if (typeof value === "bigint") return Number(value);
+  // The codec refuses a BigInt; here it is a value no integer schema accepts.
+  if (typeof value === "bigint") return NOT_SENT;
   if (typeof value !== "object" || value === null) return value;
   if (value instanceof Uint8Array) return BYTES_PLACEHOLDER;
   if (ArrayBuffer.isView(value)) return NDARRAY_PLACEHOLDER;
