@@ -40,7 +40,7 @@ run("pnpm", ["install", ...(ci ? ["--frozen-lockfile"] : [])]);
 
 // 2. The Python venv with snakepit_bridge (editable) and its test dependencies.
 if (!existsSync(venvPython)) run(findBootstrapPython(), ["-m", "venv", venv]);
-run(venvPython, ["-m", "pip", "install", "--quiet", "-e", "python[dev]"]);
+run(venvPython, ["-m", "pip", "install", "--quiet", "-e", "python[dev,arrays]"]);
 
 // 3. Generated code (TypeScript and Python), then 4. the build.
 run("pnpm", ["run", "generate"]);
