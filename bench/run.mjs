@@ -356,6 +356,8 @@ const profilesRun = JSON.parse(
 
 log("free-threaded CPython against the GIL build (bench/free-threaded.mjs, about 2 minutes)");
 const freeThreaded = execFileSync(process.execPath, [`${root}bench/free-threaded.mjs`], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+// bench/arrays.mjs writes its own section of docs/performance.md (kept below, as the others are).
+execFileSync(process.execPath, [`${root}bench/arrays.mjs`, ...(flags["no-write"] ? ["--no-write"] : [])], { stdio: ["ignore", "inherit", "inherit"] });
 
 // Each writes its own marked block in docs/performance.md (kept below): the 500 x 64 matrix, and the HTTP service (needs wrk).
 for (const b of ["matrix.mjs", "http-service.mjs"]) {
