@@ -261,7 +261,7 @@ bigRows.push(
     bytes: bigBytes,
     n: JSON_ROUNDS,
     warm: 0,
-  }).catch((err) => ({ label: "snakepit, a list of numbers (JSON)", failed: String(err.message ?? err) })),
+  }).catch((err) => ({ label: "snakepit, a list of numbers (JSON)", failed: String(err.code ?? err.message ?? err) })),
 );
 await local.close();
 
