@@ -328,7 +328,7 @@ const profMd = profiles.length
   ? `### Where the pool's time goes
 
 The pool front alone (the other fronts and uvicorn stopped) under the same wrk load for ${SECONDS} s, after 2 s of
-warm-up; V8's CPU profiler (what \`node --cpu-prof\` records) in the front and \`py-spy record --nonblocking\` on each
+warm-up; V8's CPU profiler (what \`node --cpu-prof\` records) in the front and \`py-spy record --gil --nonblocking\` on each
 worker, both over the load window only. Under the profilers: ${profiles.map((p) => `${rowsLabel(p.size)}: ${f0(p.w.perSec)} requests/s, ${f2(p.node)} / ${f2(p.pyCpu)} ms CPU per request Node / Python, front busy ${(100 * p.busyShare).toFixed(0)}% of its samples`).join("; ")}.
 Node: self time as a share of the front's busy samples. Python: self time (leaf frame) and time inside (any frame)
 as a share of the workers' samples holding the GIL (time in a syscall such as the socket read or write is not in them), both workers merged.
@@ -385,6 +385,10 @@ ${table}
 Targets (issue 10): the pool with 2 workers at or above python-shell with one process, and at least twice FastAPI's.
 
 ${SIZES.map(verdict).join("\n")}
+
+CPU per request, pool against python-shell, Node / Python: ${SIZES.map((n) => `${f2(med("pool", n, "node"))} / ${f2(med("pool", n, "py"))} ms against ${f2(med("pipe", n, "node"))} / ${f2(med("pipe", n, "py"))} ms with ${rowsLabel(n)}`).join("; ")}.
+The pool spends more CPU per request on both sides; on a machine this loaded (see the load average) CPU per request
+decides requests/s more than the pool's second worker does.
 
 ${profMd}`;
 console.log(md);
