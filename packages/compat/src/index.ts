@@ -1,3 +1,5 @@
+// These declarations use Node's types (AbortSignal, Buffer, node:* modules): @types/node.
+/// <reference types="node" preserve="true" />
 export { CompatError } from "./compat-error.js";
 export type { CompatErrorCode } from "./compat-error.js";
 

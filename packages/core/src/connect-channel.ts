@@ -46,8 +46,18 @@ export interface ConnectChannelOptions {
   maxMessageBytes: number;
   /** Most connections kept open to this worker (one per call in flight). Default 64. */
   maxSockets?: number;
-  interceptors?: Interceptor[];
+  /** Connect interceptors (`Interceptor` from `@connectrpc/connect`), run on every call. */
+  interceptors?: ConnectInterceptor[];
 }
+
+/**
+ * A Connect interceptor: any `Interceptor` of `@connectrpc/connect` fits. Typed
+ * loosely so these declarations do not bring `@connectrpc/connect`'s into a user's
+ * type-check: those need the DOM library (`HeadersInit`), which a Node project may
+ * not have, and fail there with `skipLibCheck` off.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ConnectInterceptor = (next: (req: any) => Promise<any>) => (req: any) => Promise<any>;
 
 /** Headroom over the payload limit for the envelope (ids, headers, field tags). */
 const ENVELOPE_BYTES = 1024 * 1024;
@@ -69,7 +79,7 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
   } else {
     baseUrl = `${secure ? "https" : "http"}://${address}`;
   }
-  const interceptors: Interceptor[] = [...(options.interceptors ?? [])];
+  const interceptors: Interceptor[] = [...((options.interceptors ?? []) as Interceptor[])];
   if (options.token !== undefined) {
     const token = options.token;
     interceptors.unshift((next) => (req) => {

@@ -1,3 +1,5 @@
+// These declarations use Node's types (AbortSignal, Buffer, node:* modules): @types/node.
+/// <reference types="node" preserve="true" />
 // The public API of @snakepit/core. Everything exported is documented and kept stable.
 export { createPool } from "./create-pool.js";
 export { createSnakepit } from "./snakepit.js";
@@ -49,7 +51,7 @@ export type { ChannelCallOptions, ChannelFailureKind, WorkerChannel } from "./wo
 export { createConnectChannel } from "./connect-channel.js";
 export { createLocalChannel } from "./local-channel.js";
 export type { LocalChannelOptions } from "./local-channel.js";
-export type { ConnectChannelOptions } from "./connect-channel.js";
+export type { ConnectChannelOptions, ConnectInterceptor } from "./connect-channel.js";
 export type { KillWorkerOptions, PoolControl, PoolPlugin, RestartPolicy } from "./plugin.js";
 export { backoffDelay, isFailedStart } from "./backoff.js";
 export { consoleLogger, silentLogger } from "./logger.js";

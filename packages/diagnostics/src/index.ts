@@ -1,3 +1,5 @@
+// These declarations use Node's types (AbortSignal, Buffer, node:* modules): @types/node.
+/// <reference types="node" preserve="true" />
 // The public API of @snakepit/diagnostics. The `snakepit` CLI is the package's bin (src/cli.ts).
 export { inspect } from "./snapshot.js";
 export type {

@@ -1,3 +1,5 @@
+// These declarations use Node's types (AbortSignal, Buffer, node:* modules): @types/node.
+/// <reference types="node" preserve="true" />
 // The public API of @snakepit/lifecycle.
 export { lifecycle, lifecycleStats } from "./lifecycle.js";
 export type { LifecyclePlugin } from "./lifecycle.js";

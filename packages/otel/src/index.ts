@@ -1,3 +1,5 @@
+// These declarations use Node's types (AbortSignal, Buffer, node:* modules): @types/node.
+/// <reference types="node" preserve="true" />
 // The public API of @snakepit/otel.
 export { instrumentSnakepit } from "./instrument.js";
 export type { InstrumentSnakepitOptions, SnakepitInstrumentation } from "./instrument.js";

@@ -1,3 +1,5 @@
+// These declarations use Node's types (AbortSignal, Buffer, node:* modules): @types/node.
+/// <reference types="node" preserve="true" />
 // The public API of @snakepit/remote.
 export { remoteProfile } from "./remote-profile.js";
 export type { RemoteProfile } from "./remote-profile.js";
