@@ -112,7 +112,8 @@ def http(port: int) -> None:
     import uvicorn
 
     app = make_app()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # Keep idle connections open for the whole run: the client reuses them between cases.
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_keep_alive=600)
 
 
 def make_app() -> Any:
