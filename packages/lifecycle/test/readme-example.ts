@@ -2,7 +2,7 @@ import { createPool } from "@snakepit/core";
 import { lifecycle, lifecycleStats } from "@snakepit/lifecycle";
 
 export async function main() {
-  await using pool = await createPool({
+  const pool = await createPool({
     profile: "process",
     size: 2,
     python: { adapter: "snakepit_bridge.adapters.showcase:ShowcaseAdapter" },
@@ -15,10 +15,14 @@ export async function main() {
       }),
     ],
   });
-  for (let i = 0; i < 1_200; i++) await pool.execute("add", { a: i, b: 1 });
+  try {
+    for (let i = 0; i < 1_200; i++) await pool.execute("add", { a: i, b: 1 });
 
-  const { recycles, workers } = lifecycleStats(pool);
-  console.log(`recycled for max_requests: ${recycles["max_requests"] ?? 0}`);
-  for (const w of workers) console.log(`${w.id}: ${w.requestsStarted} of ${w.requests?.limit} requests`);
-  return { recycles, workers };
+    const { recycles, workers } = lifecycleStats(pool);
+    console.log(`recycled for max_requests: ${recycles["max_requests"] ?? 0}`);
+    for (const w of workers) console.log(`${w.id}: ${w.requestsStarted} of ${w.requests?.limit} requests`);
+    return { recycles, workers };
+  } finally {
+    await pool.close();
+  }
 }
