@@ -69,7 +69,16 @@ export interface LocalChannelOptions {
   maxMessageBytes: number;
 }
 
-export function createLocalChannel(options: LocalChannelOptions): WorkerChannel {
+export interface LocalChannel extends WorkerChannel {
+  withdraw(callId: string): Promise<boolean>;
+  /**
+   * Settles once both lanes have closed: everything the worker wrote before it
+   * ended has been delivered. Calls still open then never got an answer.
+   */
+  readonly drained: Promise<void>;
+}
+
+export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   const maxFrameBytes = options.maxMessageBytes + ENVELOPE_BYTES;
   const calls = new Map<string, PendingUnary | PendingStream>();
   // Control replies come back under the request's call_id; a cancel's call_id is
@@ -79,17 +88,24 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
   let closed: ChannelFailure | undefined;
   const deadlines = createDeadlineTimer();
 
+  let lanesOpen = 2;
+  let onDrained: () => void = noop;
+  const drained = new Promise<void>((resolve) => (onDrained = resolve));
+  const laneClosed = (reason: string) => {
+    shutdown(new ChannelFailure("unavailable", reason));
+    if (--lanesOpen === 0) onDrained();
+  };
   const data = createFrameLane({
     socket: options.data,
     maxFrameBytes,
     onFrame: (body) => onDataFrame(decodeFrame(body)),
-    onClose: (reason) => shutdown(new ChannelFailure("unavailable", reason)),
+    onClose: laneClosed,
   });
   const control = createFrameLane({
     socket: options.control,
     maxFrameBytes,
     onFrame: (body) => onControlFrame(fromBinary(DataFrameSchema, body)),
-    onClose: (reason) => shutdown(new ChannelFailure("unavailable", reason)),
+    onClose: laneClosed,
   });
 
   function onDataFrame(frame: IncomingFrame): void {
@@ -277,6 +293,19 @@ export function createLocalChannel(options: LocalChannelOptions): WorkerChannel 
       };
     },
 
+    async withdraw(callId: string): Promise<boolean> {
+      const p = calls.get(callId);
+      if (!p || p.kind !== "unary") return false;
+      const reply = await request(callId, { case: "cancel", value: create(CancelRequestSchema, { callId, withdraw: true }) }, "cancelReply", undefined);
+      if (!reply.withdrawn) return false;
+      // It will never run: its late "aborted" answer is dropped, and the caller may send it elsewhere.
+      if (calls.get(callId) === p) {
+        calls.delete(callId);
+        p.reject(new ChannelFailure("not_started", `call ${callId} was withdrawn before the worker started it`));
+      }
+      return true;
+    },
+    drained,
     cancel(callId: string, waitMs: number, o?: ChannelCallOptions): Promise<CancelResponse> {
       return request(callId, { case: "cancel", value: create(CancelRequestSchema, { callId, waitMs: Math.max(0, Math.ceil(waitMs)) }) }, "cancelReply", o);
     },

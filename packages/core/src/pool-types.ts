@@ -137,6 +137,11 @@ export interface PoolStats {
   /** Workers that died unexpectedly and were replaced. */
   readonly crashes: number;
   readonly recycles: number;
+  /**
+   * Calls sent to a second worker because the first never started them: taken
+   * back from behind a call that ran long, or pipelined on a worker that died.
+   */
+  readonly resent: number;
   /** Set while the pool is degraded (a plugin said so): callers get this error at once. */
   readonly degraded: { readonly reason: string; readonly since: number; readonly error: Error } | undefined;
   readonly perWorker: readonly WorkerStats[];

@@ -67,7 +67,13 @@ interface Slot {
 }
 
 interface RunningCall {
-  fail(error: SnakepitError): void;
+  readonly callId: string;
+  /** performance.now() when it was sent. */
+  readonly sentAt: number;
+  /** A withdraw of it is under way. */
+  withdrawing: boolean;
+  /** End it with `error`; `notStarted`: the worker never started it, so it may run elsewhere. */
+  fail(error: SnakepitError, notStarted?: boolean): void;
 }
 
 interface PendingCall extends QueueEntry {
@@ -86,6 +92,13 @@ interface PendingCall extends QueueEntry {
 const CANCEL_WAIT_MS = 1000;
 /** A tool whose recent calls ran in less than this (ms) may be pipelined under load. */
 const FAST_TOOL_MS = 1;
+/**
+ * A call pipelined behind one running longer than this (ms) is withdrawn when
+ * another worker has room: no call waits behind another while a worker is free.
+ */
+const WITHDRAW_AFTER_MS = 2;
+/** How often one call may be sent again because its worker never started it. */
+const MAX_NOT_STARTED_RETRIES = 3;
 /** Affinity entries kept (oldest dropped first). */
 const MAX_SESSIONS = 10_000;
 
@@ -104,12 +117,13 @@ export class PoolImpl implements Pool {
   private readonly queue = new CallQueue<PendingCall>();
   private readonly sessions = new Map<string, string>();
   private readonly lifetime = new AbortController();
+  private withdrawTimer: NodeJS.Timeout | undefined;
   /** Made only when a worker asks for it (Connect over a Unix socket); local-transport pools never do. */
   private readonly runtimeDir = lazyRuntimeDir();
   private nextWorker = 1;
   private nextCall = 1;
   private rotate = 0;
-  private counters = { completed: 0, failed: 0, rejected: 0, crashes: 0, recycles: 0 };
+  private counters = { completed: 0, failed: 0, rejected: 0, crashes: 0, recycles: 0, resent: 0 };
   /** Failed starts (early deaths included) since a worker last showed it can serve. */
   private failuresInARow = 0;
   private lastFailure: SnakepitError | undefined;
@@ -285,7 +299,12 @@ export class PoolImpl implements Pool {
     }));
     if (wasRunning) {
       const err = this.crashError(slot, exit);
-      for (const call of [...slot.running]) call.fail(err);
+      // A pipelining worker runs its calls in order, one at a time, and answers each
+      // before it starts the next: of the calls still open, only the first can have
+      // started. The others never ran, and are sent to another worker.
+      const inOrder = (slot.handle?.pipelineDepth ?? 0) > 0;
+      const capacity = slot.handle?.capacity ?? 1;
+      [...slot.running].forEach((call, i) => call.fail(err, inOrder && i >= capacity));
     }
     if (crashed) {
       this.counters.crashes++;
@@ -524,6 +543,52 @@ export class PoolImpl implements Pool {
       for (const w of slot.idleWaiters.splice(0)) w();
     }
     this.dispatch();
+    if (this.queue.size === 0 && this.pipelined > 0) this.withdrawStuck();
+  }
+
+  /**
+   * Calls pipelined behind a call that runs long, while another worker has room,
+   * are taken back (those the worker has not started) and sent there: no call
+   * waits behind another while a worker is free.
+   */
+  private withdrawStuck(): void {
+    const slots = [...this.slots.values()];
+    if (!slots.some((s) => s.state === "ready" && !s.gone && s.handle && s.load < s.handle.capacity)) return;
+    const now = performance.now();
+    let recheckIn = Infinity;
+    for (const s of slots) {
+      const h = s.handle;
+      if (!h?.channel.withdraw || s.gone || s.running.size <= h.capacity) continue;
+      const calls = [...s.running];
+      const waited = now - calls[0]!.sentAt;
+      if (waited < WITHDRAW_AFTER_MS) {
+        recheckIn = Math.min(recheckIn, WITHDRAW_AFTER_MS - waited);
+        continue;
+      }
+      for (const call of calls.slice(h.capacity)) {
+        if (call.withdrawing) continue;
+        call.withdrawing = true;
+        // On success the channel fails the call as not started, and run() sends it again.
+        h.channel.withdraw(call.callId).then(
+          (ok) => void (call.withdrawing = ok),
+          () => void (call.withdrawing = false),
+        );
+      }
+    }
+    if (recheckIn !== Infinity && !this.withdrawTimer) {
+      this.withdrawTimer = setTimeout(() => {
+        this.withdrawTimer = undefined;
+        if (this.queue.size === 0) this.withdrawStuck();
+      }, Math.ceil(recheckIn));
+      this.withdrawTimer.unref();
+    }
+  }
+
+  /** Calls sent to workers beyond their capacity right now. */
+  private get pipelined(): number {
+    let n = 0;
+    for (const s of this.slots.values()) if (s.handle && s.running.size > s.handle.capacity) n += s.running.size - s.handle.capacity;
+    return n;
   }
 
   /** Hand queued calls to workers with free capacity. */
@@ -756,106 +821,120 @@ export class PoolImpl implements Pool {
     const context = new Map<unknown, unknown>();
     // Decided once per call, so claim and release agree.
     const fast = kind === "execute" && this.isFast(tool);
-    let slot: Slot;
-    try {
-      slot = await this.acquire(callId, tool, fast, options.sessionId, deadline, userSignal);
-      // Its worker went away between the claim and now (an exit, a kill): the call
-      // was never sent, so it may go to another worker.
-      while (slot.gone) {
-        this.release(slot, fast);
+    const headers: Record<string, string> = {};
+    for (let attempt = 0; ; attempt++) {
+      let slot: Slot;
+      try {
         slot = await this.acquire(callId, tool, fast, options.sessionId, deadline, userSignal);
-      }
-    } catch (err) {
-      const e = SnakepitError.from(err);
-      if (e.code === "queue_full" || e.code === "queue_timeout" || e.code === "pool_closed") this.counters.rejected++;
-      else this.counters.failed++;
-      this.finished(callId, tool, kind, undefined, performance.now() - enqueuedAt, 0, e, context);
-      throw e;
-    }
-    const claimed = slot;
-    const startedAt = performance.now();
-    const waitMs = startedAt - enqueuedAt;
-    const controller = new AbortController();
-    const onUserAbort = () => controller.abort(userSignal?.reason);
-    let listening = false;
-    let failedBy: SnakepitError | undefined;
-    let pastDeadline = false;
-    let deadlineTimer: LongTimeout | undefined;
-    let abandoned = false;
-    const running: RunningCall = {
-      fail: (e) => {
-        failedBy ??= e;
-        controller.abort(e);
-      },
-    };
-    try {
-      const headers: Record<string, string> = {};
-      publish(channels.requestStarted, () => ({
-        ...this.ref(),
-        callId,
-        tool,
-        kind,
-        workerId: claimed.id,
-        sessionId: options.sessionId,
-        waitMs,
-        headers,
-        context,
-      }));
-      const req = this.request(callId, tool, encoded, options.sessionId, deadline, headers);
-      userSignal?.addEventListener("abort", onUserAbort, { once: true });
-      listening = true;
-      claimed.running.add(running);
-      let timeoutMs: number | undefined;
-      if (Number.isFinite(deadline)) {
-        const remaining = Math.max(1, deadline - Date.now());
-        if (remaining <= MAX_TIMER_DELAY_MS) timeoutMs = remaining;
-        else {
-          // Beyond what a channel's timer may take: the pool keeps this deadline itself.
-          deadlineTimer = setLongTimeout(
-            () => {
-              pastDeadline = true;
-              running.fail(new SnakepitError("deadline_exceeded", `call ${tool} passed its deadline on worker ${claimed.id}; the tool was told to stop`, { pool: this.name, tool, callId, workerId: claimed.id }));
-            },
-            remaining,
-            { unref: true },
-          );
+        // Its worker went away between the claim and now (an exit, a kill): the call
+        // was never sent, so it may go to another worker.
+        while (slot.gone) {
+          this.release(slot, fast);
+          slot = await this.acquire(callId, tool, fast, options.sessionId, deadline, userSignal);
         }
+      } catch (err) {
+        const e = SnakepitError.from(err);
+        if (e.code === "queue_full" || e.code === "queue_timeout" || e.code === "pool_closed") this.counters.rejected++;
+        else this.counters.failed++;
+        this.finished(callId, tool, kind, undefined, performance.now() - enqueuedAt, 0, e, context);
+        throw e;
       }
-      const result = await send(claimed, req, controller.signal, timeoutMs);
-      this.noteServing(claimed);
-      this.counters.completed++;
-      if (kind === "execute") this.noteRunTime(tool, performance.now() - startedAt);
-      this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, undefined, context);
-      return result;
-    } catch (err) {
-      let e: SnakepitError;
-      if (failedBy) {
-        e = failedBy;
-        abandoned = pastDeadline;
-      } else if (err instanceof ChannelFailure) {
-        e = await this.channelError(err, claimed, tool, callId, userSignal);
-        // The worker may still be running it (cancel is cooperative): keep its capacity until it is done.
-        abandoned = err.kind === "aborted" || err.kind === "deadline_exceeded";
-      } else {
-        // The worker answered (the tool's own error, or a result we could not use): it served.
-        e = SnakepitError.from(err);
+      const claimed = slot;
+      const startedAt = performance.now();
+      const waitMs = startedAt - enqueuedAt;
+      const controller = new AbortController();
+      const onUserAbort = () => controller.abort(userSignal?.reason);
+      let listening = false;
+      let failedBy: SnakepitError | undefined;
+      let pastDeadline = false;
+      let deadlineTimer: LongTimeout | undefined;
+      let abandoned = false;
+      let notStarted = false;
+      const running: RunningCall = {
+        callId,
+        sentAt: performance.now(),
+        withdrawing: false,
+        fail: (e, never = false) => {
+          if (!failedBy) notStarted = never;
+          failedBy ??= e;
+          controller.abort(e);
+        },
+      };
+      try {
+        // A call sent again (its first worker never started it) is still one call to observers.
+        if (attempt === 0) publish(channels.requestStarted, () => ({
+          ...this.ref(),
+          callId,
+          tool,
+          kind,
+          workerId: claimed.id,
+          sessionId: options.sessionId,
+          waitMs,
+          headers,
+          context,
+        }));
+        const req = this.request(callId, tool, encoded, options.sessionId, deadline, headers);
+        userSignal?.addEventListener("abort", onUserAbort, { once: true });
+        listening = true;
+        claimed.running.add(running);
+        let timeoutMs: number | undefined;
+        if (Number.isFinite(deadline)) {
+          const remaining = Math.max(1, deadline - Date.now());
+          if (remaining <= MAX_TIMER_DELAY_MS) timeoutMs = remaining;
+          else {
+            // Beyond what a channel's timer may take: the pool keeps this deadline itself.
+            deadlineTimer = setLongTimeout(
+              () => {
+                pastDeadline = true;
+                running.fail(new SnakepitError("deadline_exceeded", `call ${tool} passed its deadline on worker ${claimed.id}; the tool was told to stop`, { pool: this.name, tool, callId, workerId: claimed.id }));
+              },
+              remaining,
+              { unref: true },
+            );
+          }
+        }
+        const result = await send(claimed, req, controller.signal, timeoutMs);
         this.noteServing(claimed);
-      }
-      if (e.code === "aborted" && userSignal?.aborted && stopSignal?.aborted && !options.signal?.aborted) {
-        // The consumer left a stream early: that is not a failure.
         this.counters.completed++;
+        if (kind === "execute") this.noteRunTime(tool, performance.now() - startedAt);
         this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, undefined, context);
-      } else {
-        this.counters.failed++;
-        this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, e, context);
+        return result;
+      } catch (err) {
+        const never = (failedBy !== undefined && notStarted) || (failedBy === undefined && err instanceof ChannelFailure && err.kind === "not_started");
+        if (never && attempt < MAX_NOT_STARTED_RETRIES && this.poolState === "ready" && !userSignal?.aborted && Date.now() < deadline) {
+          // The worker never started it (withdrawn, or its worker died first): send it elsewhere.
+          this.counters.resent++;
+          continue;
+        }
+        let e: SnakepitError;
+        if (failedBy) {
+          e = failedBy;
+          abandoned = pastDeadline;
+        } else if (err instanceof ChannelFailure) {
+          e = await this.channelError(err, claimed, tool, callId, userSignal);
+          // The worker may still be running it (cancel is cooperative): keep its capacity until it is done.
+          abandoned = err.kind === "aborted" || err.kind === "deadline_exceeded";
+        } else {
+          // The worker answered (the tool's own error, or a result we could not use): it served.
+          e = SnakepitError.from(err);
+          this.noteServing(claimed);
+        }
+        if (e.code === "aborted" && userSignal?.aborted && stopSignal?.aborted && !options.signal?.aborted) {
+          // The consumer left a stream early: that is not a failure.
+          this.counters.completed++;
+          this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, undefined, context);
+        } else {
+          this.counters.failed++;
+          this.finished(callId, tool, kind, claimed.id, waitMs, performance.now() - startedAt, e, context);
+        }
+        throw e;
+      } finally {
+        deadlineTimer?.clear();
+        if (listening) userSignal?.removeEventListener("abort", onUserAbort);
+        claimed.running.delete(running);
+        if (abandoned && !claimed.exit && !claimed.gone) void this.settleCancelled(claimed, callId, fast);
+        else this.release(claimed, fast);
       }
-      throw e;
-    } finally {
-      deadlineTimer?.clear();
-      if (listening) userSignal?.removeEventListener("abort", onUserAbort);
-      claimed.running.delete(running);
-      if (abandoned && !claimed.exit && !claimed.gone) void this.settleCancelled(claimed, callId, fast);
-      else this.release(claimed, fast);
     }
   }
 
@@ -1111,6 +1190,7 @@ export class PoolImpl implements Pool {
       for (const s of slots) for (const call of [...s.running]) call.fail(new SnakepitError("pool_closed", `pool ${this.name} closed before the call finished (closeTimeoutMs)`, { pool: this.name }));
     }
     this.lifetime.abort();
+    clearTimeout(this.withdrawTimer);
     await Promise.all(
       slots.map(async (s) => {
         s.state = "stopping";

@@ -16,6 +16,8 @@ import type { WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext
 
 /** Calls a local-transport worker may hold beyond its capacity under load (fast tools only). */
 const PIPELINE_DEPTH = 8;
+/** How long an exited worker's lanes may take to deliver its last frames. */
+const LANE_DRAIN_GRACE_MS = 500;
 
 /** Native thread pools inside each worker default to this many threads per tool thread. */
 const NATIVE_THREAD_VARS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"];
@@ -64,9 +66,18 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
   });
   const info = runtimeInfo(spawned.ready);
   for (const warning of spawned.ready.warnings ?? []) ctx.logger.warn(warning, { workerId: ctx.workerId, pool: ctx.poolName });
-  const channel = spawned.lanes
-    ? createLocalChannel({ ...spawned.lanes, maxMessageBytes: options.maxPayloadBytes })
-    : createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
+  const local = spawned.lanes ? createLocalChannel({ ...spawned.lanes, maxMessageBytes: options.maxPayloadBytes }) : undefined;
+  const channel = local ?? createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
+  // The exit is reported once the lanes have delivered what the worker wrote before
+  // it ended (bounded): only then can the pool tell which calls it never started.
+  const exited = local
+    ? spawned.exited.then(async (exit) => {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([local.drained, new Promise<void>((r) => (timer = setTimeout(r, LANE_DRAIN_GRACE_MS)))]);
+        clearTimeout(timer);
+        return exit;
+      })
+    : spawned.exited;
   let killed = false;
   const kill = () => {
     if (killed) return;
@@ -78,7 +89,7 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
   // (spawnWorker also ends what the worker left behind in its process group.)
   // A worker killed with SIGKILL cannot remove its socket: the pool does, so a live
   // pool does not gather the sockets of crashed workers.
-  void spawned.exited.then(() => {
+  void exited.then(() => {
     channel.close();
     if (socketPath !== undefined) rmSync(socketPath, { force: true });
   });
@@ -86,11 +97,13 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     id: ctx.workerId,
     pid: spawned.pid,
     capacity: threads,
-    // The data plane keeps order and a cancel overtakes a waiting call (see ADR 4).
-    pipelineDepth: spawned.lanes ? PIPELINE_DEPTH : 0,
+    // One tool slot on in-order lanes: calls sent beyond it wait in the worker, in
+    // order, and can be withdrawn until they start (ADR 6). Not with several threads,
+    // where the order in which waiting calls start is not the order they were sent.
+    pipelineDepth: local && threads === 1 ? PIPELINE_DEPTH : 0,
     info,
     channel,
-    exited: spawned.exited,
+    exited,
     async stop({ timeoutMs }) {
       spawned.expectExit();
       // SIGTERM: the worker stops taking calls, lets running ones finish, exits.

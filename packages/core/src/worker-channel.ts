@@ -32,11 +32,22 @@ export interface WorkerChannel {
   describe(options?: ChannelCallOptions): Promise<DescribeResponse>;
   health(options?: ChannelCallOptions): Promise<HealthResponse>;
   drain(timeoutMs: number, options?: ChannelCallOptions): Promise<DrainResponse>;
+  /**
+   * Take back a call the worker has not started (one pipelined behind another):
+   * resolves true when it never will run, and the call then fails here with a
+   * "not_started" ChannelFailure (the pool sends it elsewhere); false when it has
+   * started, and it runs on. Only transports that pipeline implement it.
+   */
+  withdraw?(callId: string): Promise<boolean>;
   /** Drop the connection; calls still open fail. Idempotent. */
   close(): void;
 }
 
-export type ChannelFailureKind = "deadline_exceeded" | "aborted" | "unavailable" | "protocol";
+/**
+ * "not_started": the worker never started the call (it was withdrawn), so it may
+ * run elsewhere, idempotent or not.
+ */
+export type ChannelFailureKind = "deadline_exceeded" | "aborted" | "unavailable" | "protocol" | "not_started";
 
 /**
  * What a channel throws when the call did not complete as a call: the deadline

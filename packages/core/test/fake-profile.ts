@@ -107,7 +107,7 @@ export function fakeProfile(options: FakeProfileOptions = {}): FakeProfile {
       stream(): AsyncIterable<StreamMessage> {
         throw new Error("not supported by the fake profile");
       },
-      cancel: async (): Promise<CancelResponse> => ({ $typeName: "snakepit.worker.v1.CancelResponse", found: false, finished: true }),
+      cancel: async (): Promise<CancelResponse> => ({ $typeName: "snakepit.worker.v1.CancelResponse", found: false, finished: true, withdrawn: false }),
       describe: () => Promise.reject(new Error("the fake profile does not describe")),
       health: async (): Promise<HealthResponse> =>
         ({ $typeName: "snakepit.worker.v1.HealthResponse", status: "serving", activeCalls: 0 }) as unknown as HealthResponse,

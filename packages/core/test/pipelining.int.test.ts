@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import { fixturePool, rejectionOf } from "./helpers.js";
+
+const PIPELINING = "snakepit_fixtures.pipelining:PipeliningAdapter";
+
+interface Nap {
+  tag: number;
+  pid: number;
+  at: number;
+}
+
+/** Calls of `nap` with no sleep, until the pool counts the tool as fast (pipelined under load). */
+async function warmUp(pool: Awaited<ReturnType<typeof fixturePool>>): Promise<void> {
+  for (let i = 0; i < 50; i++) await pool.execute("nap", {});
+}
+
+describe("pipelining under load (process profile, local transport)", () => {
+  it("no call waits behind a long one while another worker is free: pipelined calls are withdrawn and run there", async () => {
+    await using pool = await fixturePool(PIPELINING, { size: 2, name: "pipelining-withdraw" });
+    await warmUp(pool);
+    // A call of the fast tool that runs long, then a burst while it runs: some of the
+    // burst is pipelined behind it before the other worker frees up.
+    const slow = pool.execute<Nap>("nap", { ms: 2_000, tag: -1 });
+    const burst = Array.from({ length: 24 }, (_, tag) => pool.execute<Nap>("nap", { tag }));
+    const fast = await Promise.all(burst);
+    console.log("DBG", JSON.stringify(pool.stats().perWorker.map((w) => [w.id, w.requestsServed])), pool.stats().resent, JSON.stringify(fast.map((r) => r.pid)));
+    const long = await slow;
+    // Every fast call finished before the long one: none waited behind it.
+    for (const r of fast) expect(r.at).toBeLessThan(long.at);
+    expect(pool.stats().resent).toBeGreaterThan(0); // some were taken back from behind it
+  });
+
+  it("calls pipelined on a worker that dies before they start run on another worker instead of failing", async () => {
+    await using pool = await fixturePool(PIPELINING, { size: 2, name: "pipelining-death" });
+    await warmUp(pool);
+    // A call of the fast tool that kills its worker, with a burst pipelined behind it.
+    const dying = rejectionOf(pool.execute("nap", { ms: 300, die: true }));
+    const burst = Array.from({ length: 24 }, (_, tag) => pool.execute<Nap>("nap", { tag }));
+    const results = await Promise.allSettled(burst);
+    const err = await dying;
+    expect(err).toMatchObject({ code: "worker_crashed", exitCode: 5 });
+    // Only the call that was running when the worker died failed.
+    const failed = results.filter((r) => r.status === "rejected");
+    expect(failed.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
+    expect(results.map((r) => (r as PromiseFulfilledResult<Nap>).value.tag)).toEqual(burst.map((_, i) => i));
+    expect(pool.stats().resent).toBeGreaterThan(0); // some had been pipelined behind the dying call
+  });
+});
