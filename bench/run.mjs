@@ -493,7 +493,8 @@ pipe's, and 16 MiB of bytes at no less than half the pipe's bandwidth.
   baseline does none of this.
 - **calls/s with ${INFLIGHT} in flight: ${o.local.perSec >= o.pipe.perSec ? "met" : "not met"}** (${ratio(o.local.perSec, o.pipe.perSec)} the pipe's, ${ratio(o.local.perSec, o.connect.perSec)} the Connect
   transport's). Under load, calls to tools known to be fast (recent calls under 1 ms) are
-  pipelined to workers up to 8 beyond their capacity and their replies leave in one write;
+  pipelined to workers up to 8 beyond their capacity (ADR 6: withdrawn when they would wait
+  behind a long call while another worker is free; sent elsewhere if their worker dies);
   what remains is the same per-call work as above, on 2 cores shared by Node and both
   workers. The pipe pipelines all ${INFLIGHT} calls into one process that answers them back to back.
 
