@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every test suite (vitest over all packages and examples, pytest for the
-// Python worker), checks that generated code is current and the types check,
+// Python worker, the docs' code blocks, the packed packages in a fresh app), checks
+// that generated code is current and the types check,
 // then runs the Python tests and the thread profile's integration tests again on a
 // free-threaded CPython (python/.venv-ft), and prints one closing line:
 // `N passed, N failed, N skipped`.
@@ -100,6 +101,27 @@ function pytest(label, python, reportName) {
   if (status !== 0 && failed === 0) check(`${label} exited cleanly`, false);
 }
 pytest("pytest", join(root, "python", ".venv", "bin", "python"), "pytest.xml");
+
+// 4b. What users see: every code block of the READMEs and docs (type-checked, and run
+//     where its adapter exists), and the packages as an npm install of the tarballs
+//     in a fresh app outside the workspace (scripts/consumer-test.mjs). Each script
+//     writes its own counts.
+function scriptSuite(label, script, reportName, timeout) {
+  const report = join(results, reportName);
+  rmSync(report, { force: true });
+  const status = run(label, "node", [join(root, "scripts", script)], timeout ? { timeout } : {});
+  if (!existsSync(report)) {
+    check(`${label} produced a report`, false);
+    return;
+  }
+  const r = JSON.parse(readFileSync(report, "utf8"));
+  totals.passed += r.passed;
+  totals.failed += r.failed;
+  totals.skipped += r.skipped ?? 0;
+  if (status !== 0 && r.failed === 0) check(`${label} exited cleanly`, false);
+}
+scriptSuite("doc snippets", "test-doc-snippets.mjs", "doc-snippets.json");
+scriptSuite("consumer test (packed packages in a fresh app)", "consumer-test.mjs", "consumer.json", 10 * 60 * 1000);
 
 // 5. The free-threaded build: the whole pytest suite (python/tests/free_threaded
 //    included), compat's probe, and core's thread-profile and free-threaded
