@@ -90,6 +90,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
 
   // 2. Packages.
   const pip = `${facts.executable} -m pip install`;
+  const setup = `npx snakepit python setup --python ${facts.executable}`;
   for (const name of REQUIRED) {
     const version = facts.packages[name] ?? null;
     if (version === null) {
@@ -97,7 +98,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
         id: `package:${name}`,
         status: "fail",
         summary: `${name} is not installed`,
-        fix: name === "snakepit-bridge" ? `${pip} snakepit-bridge (it brings protobuf, its only dependency)` : `${pip} snakepit-bridge (or ${pip} ${name})`,
+        fix: name === "snakepit-bridge" ? `${setup} (it installs the bridge shipped in @snakepit/core, with protobuf, its only dependency)` : `${setup} (or ${pip} ${name})`,
       });
     } else if (name === "protobuf" && Number(version.split(".")[0]) < 5) {
       checks.push({ id: `package:${name}`, status: "fail", summary: `protobuf ${version} is too old for the generated code`, fix: `${pip} -U 'protobuf>=7,<8'` });
@@ -138,7 +139,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   let description: PoolDescription | undefined;
   if (options.adapter !== undefined) {
     if (facts.packages["snakepit-bridge"] == null) {
-      checks.push({ id: "adapter", status: "fail", summary: `${options.adapter} not tried: snakepit-bridge is missing`, fix: `${pip} snakepit-bridge` });
+      checks.push({ id: "adapter", status: "fail", summary: `${options.adapter} not tried: snakepit-bridge is missing`, fix: setup });
     } else {
       const result = await tryAdapter(facts.executable, options);
       checks.push(result.check);
