@@ -20,6 +20,7 @@ def test_a_call_withdrawn_before_it_began_never_begins() -> None:
     with pytest.raises(ToolError) as raised:
         tracker.begin(ctx("c1"))
     assert raised.value.code == errors.ABORTED
+    assert raised.value.python_type == "snakepit_bridge.Withdrawn"
     assert tracker.active_calls == 0 and tracker.requests_started == 0
 
 

@@ -41,6 +41,8 @@ import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./w
 const STREAM_WINDOW = 16;
 const CREDIT_BATCH = STREAM_WINDOW / 2;
 const ENVELOPE_BYTES = 1024 * 1024;
+/** The python_type of the worker's answer to a call it handed back (calls.py WITHDRAWN_TYPE). */
+const WITHDRAWN_TYPE = "snakepit_bridge.Withdrawn";
 
 interface PendingUnary {
   kind: "unary";
@@ -91,21 +93,29 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   let lanesOpen = 2;
   let onDrained: () => void = noop;
   const drained = new Promise<void>((resolve) => (onDrained = resolve));
-  const laneClosed = (reason: string) => {
-    shutdown(new ChannelFailure("unavailable", reason));
-    if (--lanesOpen === 0) onDrained();
+  // A lane that ends fails what only it could answer; the other lane still delivers
+  // what the worker wrote to it (the pool needs every reply to tell which calls ran).
+  const laneClosed = (lane: "data" | "control", reason: string) => {
+    const failure = new ChannelFailure("unavailable", reason);
+    closed ??= failure;
+    if (lane === "data") failCalls(failure);
+    else failControls(failure);
+    if (--lanesOpen === 0) {
+      deadlines.clear();
+      onDrained();
+    }
   };
   const data = createFrameLane({
     socket: options.data,
     maxFrameBytes,
     onFrame: (body) => onDataFrame(decodeFrame(body)),
-    onClose: laneClosed,
+    onClose: (reason) => laneClosed("data", reason),
   });
   const control = createFrameLane({
     socket: options.control,
     maxFrameBytes,
     onFrame: (body) => onControlFrame(fromBinary(DataFrameSchema, body)),
-    onClose: laneClosed,
+    onClose: (reason) => laneClosed("control", reason),
   });
 
   function onDataFrame(frame: IncomingFrame): void {
@@ -113,7 +123,11 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     if (!p) return; // a call we gave up on (aborted, deadline): its late answer is dropped
     if (p.kind === "unary" && frame.kind === "result") {
       calls.delete(frame.callId);
-      p.resolve(asCallResponse(frame.outcome));
+      // A withdrawn call's answer can overtake the withdraw's reply (another lane):
+      // either way, it never ran.
+      if (frame.outcome.case === "error" && frame.outcome.error.pythonType === WITHDRAWN_TYPE) {
+        p.reject(new ChannelFailure("not_started", `call ${frame.callId} was withdrawn before the worker started it`));
+      } else p.resolve(asCallResponse(frame.outcome));
     } else if (p.kind === "stream" && frame.kind === "chunk") {
       p.push(asStreamMessage(frame.outcome));
     } else if (p.kind === "stream" && frame.kind === "end") {
@@ -130,19 +144,27 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     p.resolve(frame);
   }
 
-  function shutdown(reason: ChannelFailure): void {
-    if (closed) return;
-    closed = reason;
-    deadlines.clear();
+  function failCalls(reason: ChannelFailure): void {
     for (const [id, p] of calls) {
       calls.delete(id);
       if (p.kind === "unary") p.reject(reason);
       else p.fail(reason);
     }
+  }
+
+  function failControls(reason: ChannelFailure): void {
     for (const [id, waiting] of controls) {
       controls.delete(id);
       for (const p of waiting) p.reject(reason);
     }
+  }
+
+  /** Close both lanes now (what is still unread is dropped). */
+  function shutdown(reason: ChannelFailure): void {
+    closed ??= reason;
+    deadlines.clear();
+    failCalls(reason);
+    failControls(reason);
     data.destroy();
     control.destroy();
   }

@@ -819,10 +819,11 @@ export class PoolImpl implements Pool {
     const userSignal = stopSignal && options.signal ? AbortSignal.any([options.signal, stopSignal]) : (options.signal ?? stopSignal);
     const enqueuedAt = performance.now();
     const context = new Map<unknown, unknown>();
-    // Decided once per call, so claim and release agree.
-    const fast = kind === "execute" && this.isFast(tool);
     const headers: Record<string, string> = {};
     for (let attempt = 0; ; attempt++) {
+      // Decided once per attempt, so claim and release agree. A call sent again is
+      // never pipelined: it waits for a free slot, so it cannot be handed back twice.
+      const fast = attempt === 0 && kind === "execute" && this.isFast(tool);
       let slot: Slot;
       try {
         slot = await this.acquire(callId, tool, fast, options.sessionId, deadline, userSignal);
@@ -907,7 +908,16 @@ export class PoolImpl implements Pool {
           continue;
         }
         let e: SnakepitError;
-        if (failedBy) {
+        if (never && !failedBy) {
+          // Handed back, but it cannot be sent again (deadline, abort, closing pool): it did not run.
+          e = userSignal?.aborted
+            ? abortedError(tool, callId, this.name, userSignal)
+            : Date.now() >= deadline
+              ? new SnakepitError("deadline_exceeded", `call ${tool} passed its deadline before a worker started it`, { pool: this.name, tool, callId })
+              : this.poolState !== "ready"
+                ? new SnakepitError("pool_closed", `pool ${this.name} closed before a worker started call ${tool}`, { pool: this.name, tool, callId })
+                : new SnakepitError("internal", `call ${tool} was handed back by its workers ${attempt + 1} times without running`, { pool: this.name, tool, callId });
+        } else if (failedBy) {
           e = failedBy;
           abandoned = pastDeadline;
         } else if (err instanceof ChannelFailure) {

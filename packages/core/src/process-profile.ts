@@ -110,7 +110,7 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
       spawned.signalGroup("SIGTERM");
       const timer = setTimeout(kill, timeoutMs);
       try {
-        await spawned.exited;
+        await exited; // as the pool sees it: lanes drained too
       } finally {
         clearTimeout(timer);
         channel.close();

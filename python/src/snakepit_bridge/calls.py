@@ -16,6 +16,9 @@ _MAX_EARLY_CANCELS = 1024
 # has already run (its reply may still be on its way), and the calls a pool
 # withdraws were sent a moment ago, so a short memory is enough.
 _RECENT_BEGUN = 4096
+# The python_type of the answer to a withdrawn call: the pool may get it before the
+# withdraw's own reply (they travel on different lanes) and must know it for what it is.
+WITHDRAWN_TYPE = "snakepit_bridge.Withdrawn"
 
 
 class CallTracker:
@@ -45,7 +48,7 @@ class CallTracker:
             call_id = ctx.call_id
             if self._withdrawn and call_id in self._withdrawn:
                 self._withdrawn.discard(call_id)
-                raise ToolError(errors.ABORTED, f"call {call_id} was withdrawn before it started")
+                raise ToolError(errors.ABORTED, f"call {call_id} was withdrawn before it started", python_type=WITHDRAWN_TYPE)
             self._recent.add(call_id)
             self._recent_order.append(call_id)
             if len(self._recent_order) > _RECENT_BEGUN:
