@@ -17,6 +17,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { createPool, silentLogger } from "@snakepit/core";
 import { startPipeBaseline } from "./pipe-client.mjs";
+import { rollingRecycle as measureRollingRecycle } from "./rolling-recycle.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -284,58 +285,6 @@ async function startup() {
   return out;
 }
 
-/**
- * Throughput while every worker is recycled in turn, against steady state, with a
- * start-up as slow as a real model's (setup() sleeps START_DELAY_S seconds); the
- * pool's ready workers are sampled every 20 ms throughout.
- */
-const START_DELAY_S = 3;
-async function rollingRecycle() {
-  log("rolling recycle");
-  const slow = "snakepit_fixtures.slow_start:SlowStartAdapter";
-  const pool = await createPool(
-    poolOptions({
-      size: 2,
-      startTimeoutMs: 60_000,
-      python: {
-        executable: python,
-        adapter: slow,
-        env: { PYTHONPATH: `${root}python/tests/fixtures`, SNAKEPIT_FIXTURE_START_DELAY: String(START_DELAY_S) },
-      },
-    }),
-  );
-  let failed = 0;
-  let minReady = Infinity;
-  let samples = 0;
-  const sampler = setInterval(() => {
-    samples++;
-    minReady = Math.min(minReady, pool.stats().workers);
-  }, 20);
-  const run = async (until) => {
-    let n = 0;
-    const from = performance.now();
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (performance.now() < until()) await pool.execute("ping").then(() => n++, () => failed++);
-      }),
-    );
-    return (n / (performance.now() - from)) * 1000;
-  };
-  try {
-    const steadyEnd = performance.now() + 2000;
-    const steady = await run(() => steadyEnd);
-    let recyclingDone = false;
-    const during = run(() => (recyclingDone ? 0 : Infinity));
-    const t0 = performance.now();
-    for (const w of pool.stats().perWorker) await pool.recycleWorker(w.id, { reason: "manual" });
-    const recycleMs = performance.now() - t0;
-    recyclingDone = true;
-    return { steady, during: await during, failed, recycles: pool.stats().recycles, minReady, samples, recycleMs, size: 2 };
-  } finally {
-    clearInterval(sampler);
-    await pool.close();
-  }
-}
 
 const pythonVersion = execFileSync(python, ["-c", "import sys; print(sys.version.split()[0])"], { encoding: "utf8" }).trim();
 const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, CPython ${pythonVersion}`;
@@ -348,7 +297,7 @@ const hot = {
 const p = await payloads();
 const c = await cpuScaling();
 const s = await startup();
-const rr = await rollingRecycle();
+const rr = await measureRollingRecycle({ python, log });
 log("process against thread profile (bench/profiles.mjs --json, about 100 s)");
 const profilesRun = JSON.parse(
   execFileSync(process.execPath, [`${root}bench/profiles.mjs`, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 24 }),
