@@ -31,7 +31,7 @@ const stampFile = join(venv, ".snakepit-setup.json");
 const cacheDir = process.env.SNAKEPIT_CACHE_DIR || join(homedir(), ".cache", "snakepit");
 const cachedPython = join(cacheDir, "cpython-3.13t", "bin", "python3.13t");
 // Bump when what this script installs changes, so existing venvs are refreshed.
-const STAMP_VERSION = 1;
+const STAMP_VERSION = 2;
 
 const INFO_SCRIPT = [
   "import json, sys, sysconfig",
@@ -121,6 +121,9 @@ function testRequirements(pyproject) {
   return items.filter((req) => !/^grpcio/i.test(req));
 }
 
+/** Test requirements with native code: from wheels only (see below). */
+const BINARY_ONLY = /^pydantic\b/i;
+
 // ---- 1. and 2. the interpreter -------------------------------------------------------
 const base = findFreeThreaded() ?? buildFreeThreaded();
 const baseInfo = describe(base);
@@ -146,8 +149,20 @@ if (venvInfo !== null && venvInfo.py_gil_disabled === 1 && current === JSON.stri
   }
   if (!existsSync(venvPython)) run(base, ["-m", "venv", venv]);
   const pip = [venvPython, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
+  // Test extras with native parts (pydantic's core) install only from a published
+  // wheel for this ABI, never from source (a Rust build): without one, the tests that
+  // need them skip.
+  const requirements = testRequirements(pyproject);
+  const binaryOnly = requirements.filter((req) => BINARY_ONLY.test(req));
   try {
-    run(pip[0], [...pip.slice(1), "-e", "python[otel]", ...testRequirements(pyproject)]);
+    run(pip[0], [...pip.slice(1), "-e", "python[otel]", ...requirements.filter((req) => !BINARY_ONLY.test(req))]);
+    for (const req of binaryOnly) {
+      try {
+        run(pip[0], [...pip.slice(1), "--only-binary=:all:", req]);
+      } catch {
+        log(`${req} has no free-threaded wheel here: the tests that need it skip`);
+      }
+    }
   } catch {
     // The otel extra and test extras are pure Python; if one still will not install
     // here, the bridge and pytest are what the free-threaded suites need.
