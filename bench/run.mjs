@@ -377,8 +377,8 @@ in flight (throughput, median of rounds), taking turns. Pools have 2 process wor
 | path | p50, one at a time | p99, one at a time | calls/s, ${INFLIGHT} in flight |
 |---|---|---|---|
 | pool, local transport (frames on a socketpair; the default) | ${o.local.p50} us | ${o.local.p99} us | ${o.local.perSec} |
-| pool, Connect-RPC transport (gRPC over a Unix socket) | ${o.connect.p50} us | ${o.connect.p99} us | ${o.connect.perSec} |
-| baseline: @grpc/grpc-js unary call to a grpcio worker | ${o.grpcJs.p50} us | ${o.grpcJs.p99} us | ${o.grpcJs.perSec} |
+| pool, Connect transport (Connect over HTTP/1.1 on a Unix socket) | ${o.connect.p50} us | ${o.connect.p99} us | ${o.connect.perSec} |
+| baseline: @grpc/grpc-js unary call to the engine behind a grpcio server | ${o.grpcJs.p50} us | ${o.grpcJs.p99} us | ${o.grpcJs.perSec} |
 | baseline: JSON lines over a pipe to one plain Python process | ${o.pipe.p50} us | ${o.pipe.p99} us | ${o.pipe.perSec} |
 | floor: 40-byte echo over a socketpair, no protocol, no work | ${o.echo.p50} us | ${o.echo.p99} us | (one at a time only) |
 
