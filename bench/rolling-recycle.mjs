@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL("..", import.meta.url));
  * start-up as slow as a real model's (setup() sleeps START_DELAY_S seconds); the
  * pool's ready workers are sampled every 20 ms throughout.
  */
-const START_DELAY_S = 3;
+export const START_DELAY_S = 3;
 export async function rollingRecycle({ python = `${root}python/.venv/bin/python`, log = () => {} } = {}) {
   log("rolling recycle");
   const slow = "snakepit_fixtures.slow_start:SlowStartAdapter";

@@ -17,7 +17,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { createPool, silentLogger } from "@snakepit/core";
 import { startPipeBaseline } from "./pipe-client.mjs";
-import { rollingRecycle as measureRollingRecycle } from "./rolling-recycle.mjs";
+import { START_DELAY_S, rollingRecycle as measureRollingRecycle } from "./rolling-recycle.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -26,6 +26,8 @@ const { values: flags } = parseArgs({
     inflight: { type: "string", default: "32" },
     "startup-runs": { type: "string", default: "3" },
     "no-write": { type: "boolean", default: false },
+    // Leave the sections bench/arrays.mjs, matrix.mjs and http-service.mjs write as they are.
+    "no-peers": { type: "boolean", default: false },
   },
 });
 const CALLS = Number(flags.calls);
@@ -306,10 +308,10 @@ const profilesRun = JSON.parse(
 log("free-threaded CPython against the GIL build (bench/free-threaded.mjs, about 2 minutes)");
 const freeThreaded = execFileSync(process.execPath, [`${root}bench/free-threaded.mjs`], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
 // bench/arrays.mjs writes its own section of docs/performance.md (kept below, as the others are).
-execFileSync(process.execPath, [`${root}bench/arrays.mjs`, ...(flags["no-write"] ? ["--no-write"] : [])], { stdio: ["ignore", "inherit", "inherit"] });
+if (!flags["no-peers"]) execFileSync(process.execPath, [`${root}bench/arrays.mjs`, ...(flags["no-write"] ? ["--no-write"] : [])], { stdio: ["ignore", "inherit", "inherit"] });
 
 // Each writes its own marked block in docs/performance.md (kept below): the 500 x 64 matrix, and the HTTP service (needs wrk).
-for (const b of ["matrix.mjs", "http-service.mjs"]) {
+for (const b of flags["no-peers"] ? [] : ["matrix.mjs", "http-service.mjs"]) {
   log(`bench/${b}`);
   try {
     execFileSync(process.execPath, [`${root}bench/${b}`, ...(flags["no-write"] ? ["--no-write"] : [])], { stdio: ["ignore", "ignore", "inherit"] });
