@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const PACKAGES = ["core", "compat", "diagnostics", "lifecycle", "otel", "remote"];
-const results = { passed: 0, failed: 0 };
+const results = { passed: 0, failed: 0, failures: [] };
 const work = mkdtempSync(join(tmpdir(), "consumer-app-"));
 const tarballs = join(work, "tarballs");
 const app = join(work, "app");
@@ -36,6 +36,7 @@ const started = Date.now();
 function check(label, ok, detail = "") {
   console.log(`${ok ? "ok  " : "FAIL"} ${label}${!ok && detail ? `\n${detail}` : ""}`);
   results[ok ? "passed" : "failed"]++;
+  if (!ok) results.failures.push(label);
   return ok;
 }
 

@@ -19,6 +19,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const results = join(root, "test-results");
 mkdirSync(results, { recursive: true });
 const totals = { passed: 0, failed: 0, skipped: 0 };
+// Named again just above the closing line, so the end of a long log says what failed.
+const failures = [];
 
 // A suite that hangs (a process that never exits) fails after this, instead of
 // holding CI until its own limit.
@@ -35,6 +37,7 @@ function run(label, cmd, args, opts = {}) {
   if (r.error?.code === "ETIMEDOUT") {
     console.log(`FAIL ${label} did not finish within ${timeout / 60000} minutes and was killed`);
     totals.failed++;
+    failures.push(`${label}: killed after ${timeout / 60000} minutes`);
   }
   return r.status ?? 1;
 }
@@ -42,7 +45,10 @@ function run(label, cmd, args, opts = {}) {
 function check(label, ok) {
   console.log(`${ok ? "ok  " : "FAIL"} ${label}`);
   if (ok) totals.passed++;
-  else totals.failed++;
+  else {
+    totals.failed++;
+    failures.push(label);
+  }
 }
 
 // 1. Generated code must match the proto: regenerate and look for a diff.
@@ -74,6 +80,12 @@ function vitest(label, reportName, args, env = {}) {
   totals.passed += v.numPassedTests;
   totals.failed += v.numFailedTests + (v.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(v);
   totals.skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
+  for (const suite of v.testResults ?? []) {
+    const file = suite.name.startsWith(root) ? suite.name.slice(root.length + 1) : suite.name;
+    const failed = (suite.assertionResults ?? []).filter((a) => a.status === "failed");
+    for (const a of failed) failures.push(`${label}: ${file} > ${a.fullName}`);
+    if (suite.status === "failed" && failed.length === 0) failures.push(`${label}: ${file} failed to run: ${String(suite.message ?? "").split("\n")[0]}`);
+  }
 }
 // The free-threaded test files run in step 5, on python/.venv-ft.
 const FREE_THREADED_TESTS = ["packages/core/test/free-threaded.int.test.ts", "packages/compat/test/free-threaded.int.test.ts"];
@@ -98,6 +110,7 @@ function pytest(label, python, reportName) {
   totals.passed += tests - failed - skipped;
   totals.failed += failed;
   totals.skipped += skipped;
+  for (const m of xml.matchAll(/<testcase [^>]*classname="([^"]*)" name="([^"]*)"[^>]*>\s*<(failure|error)/g)) failures.push(`${label}: ${m[1]}::${m[2]}`);
   if (status !== 0 && failed === 0) check(`${label} exited cleanly`, false);
 }
 pytest("pytest", join(root, "python", ".venv", "bin", "python"), "pytest.xml");
@@ -118,6 +131,8 @@ function scriptSuite(label, script, reportName, timeout) {
   totals.passed += r.passed;
   totals.failed += r.failed;
   totals.skipped += r.skipped ?? 0;
+  for (const name of r.failures ?? []) failures.push(`${label}: ${name}`);
+  if (r.failed > (r.failures ?? []).length) failures.push(`${label}: ${r.failed} failed (see its output above)`);
   if (status !== 0 && r.failed === 0) check(`${label} exited cleanly`, false);
 }
 scriptSuite("doc snippets", "test-doc-snippets.mjs", "doc-snippets.json");
@@ -153,5 +168,6 @@ function countSuitesWithFailedTests(v) {
   return (v.testResults ?? []).filter((s) => s.status === "failed" && (s.assertionResults ?? []).some((a) => a.status === "failed")).length;
 }
 
+if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
 console.log(`\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(totals.failed === 0 ? 0 : 1);

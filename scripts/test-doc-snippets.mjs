@@ -20,13 +20,14 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const results = { passed: 0, failed: 0, skipped: 0 };
+const results = { passed: 0, failed: 0, skipped: 0, failures: [] };
 const LANGS = new Set(["ts", "typescript", "js", "javascript", "mjs"]);
 const RUN_TIMEOUT_MS = 60_000;
 
 function check(label, ok, detail = "") {
   console.log(`${ok ? "ok  " : "FAIL"} ${label}${!ok && detail ? `\n${detail}` : ""}`);
   results[ok ? "passed" : "failed"]++;
+  if (!ok) results.failures.push(label);
 }
 
 function markdownFiles() {

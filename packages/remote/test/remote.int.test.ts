@@ -205,6 +205,7 @@ describe.skipIf(why !== undefined)("remote workers in network namespaces", () =>
           ok++;
         } catch (e) {
           failures.push(`${(e as { code?: string }).code}: ${(e as Error).message}`);
+          await new Promise((r) => setImmediate(r));
         }
       }
     };
