@@ -53,7 +53,7 @@ function check(label, ok) {
 
 // 1. Generated code must match the proto: regenerate and look for a diff.
 run("generate", "pnpm", ["run", "generate"]);
-const diff = spawnSync("git", ["status", "--porcelain", "--", "packages/core/src/gen", "python/src/snakepit_bridge/_proto", "python/src/snakepit_bridge/compat_matrix.json"], {
+const diff = spawnSync("git", ["status", "--porcelain", "--", "packages/core/src/gen", "python/src/snakepit_bridge/_proto", "python/src/snakepit_bridge/compat_matrix.json", "docs/errors.md", "packages/compat/README.md"], {
   cwd: root,
   encoding: "utf8",
 });

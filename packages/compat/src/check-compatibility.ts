@@ -1,13 +1,8 @@
+import type { ProfileName } from "@snakepit/core";
 import type { Classification, LibraryCompat } from "./library-compat.js";
 import { lookupLibrary } from "./lookup-library.js";
 import type { PythonProbe } from "./python-probe.js";
 import { compareVersions } from "./version.js";
-
-/**
- * Snakepit worker profiles: `"process"` runs many single-threaded worker
- * processes; `"thread"` runs several tool calls at once on threads of a few processes.
- */
-export type WorkerProfile = "process" | "thread";
 
 /**
  * Libraries to check: either installed versions by name (`null` = not installed,
@@ -60,7 +55,7 @@ export interface CheckCompatibilityInput {
   readonly libraries?: LibraryList;
   /** Interpreter facts; also supplies versions for a plain list of names. */
   readonly probe?: PythonProbe;
-  readonly profile: WorkerProfile;
+  readonly profile: ProfileName;
 }
 
 /** Result of {@link checkCompatibility}. */

@@ -1,8 +1,5 @@
 // These declarations use Node's types (AbortSignal, Buffer, node:* modules): @types/node.
 /// <reference types="node" preserve="true" />
-export { CompatError } from "./compat-error.js";
-export type { CompatErrorCode } from "./compat-error.js";
-
 export { probePython } from "./python-probe.js";
 export type { ProbePythonOptions, PythonProbe, PythonVersionInfo } from "./python-probe.js";
 
@@ -17,7 +14,6 @@ export type {
   CompatWarning,
   CompatWarningCode,
   LibraryList,
-  WorkerProfile,
 } from "./check-compatibility.js";
 
 export { recommendProfile } from "./recommend-profile.js";

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CompatError } from "./compat-error.js";
+import { SnakepitError } from "@snakepit/core";
 import { COMPAT_MATRIX } from "./matrix.js";
 import { PROBE_MARKER } from "./probe-script.js";
 import { parseProbeOutput, probePython, resolveLibraryRequests } from "./python-probe.js";
@@ -20,16 +20,16 @@ const VALID = {
 
 const line = (value: unknown) => `${PROBE_MARKER}${JSON.stringify(value)}\n`;
 
-function expectCompatError(fn: () => unknown, code: string, ...fragments: string[]): void {
+function expectProbeError(fn: () => unknown, code: string, ...fragments: string[]): void {
   try {
     fn();
   } catch (error) {
-    expect(error).toBeInstanceOf(CompatError);
-    expect((error as CompatError).code).toBe(code);
+    expect(error).toBeInstanceOf(SnakepitError);
+    expect((error as SnakepitError).code).toBe(code);
     for (const fragment of fragments) expect((error as Error).message).toContain(fragment);
     return;
   }
-  expect.fail("expected a CompatError");
+  expect.fail("expected a SnakepitError from the probe");
 }
 
 describe("parseProbeOutput", () => {
@@ -44,7 +44,7 @@ describe("parseProbeOutput", () => {
   });
 
   it("fails with stderr in the message when the marker is missing", () => {
-    expectCompatError(
+    expectProbeError(
       () => parseProbeOutput("py", "not json at all\n", "Traceback: boom"),
       "probe_failed",
       'Python at "py" did not print a probe result',
@@ -54,7 +54,7 @@ describe("parseProbeOutput", () => {
   });
 
   it("fails when the marker line is not JSON", () => {
-    expectCompatError(() => parseProbeOutput("py", `${PROBE_MARKER}{oops\n`, "warn"), "probe_failed", "not valid JSON", "warn");
+    expectProbeError(() => parseProbeOutput("py", `${PROBE_MARKER}{oops\n`, "warn"), "probe_failed", "not valid JSON", "warn");
   });
 
   it.each([
@@ -67,7 +67,7 @@ describe("parseProbeOutput", () => {
     ["libraries that are not an object", { ...VALID, libraries: ["numpy"] }],
     ["a library version that is not a string", { ...VALID, libraries: { numpy: 1 } }],
   ])("rejects %s", (_what, value) => {
-    expectCompatError(() => parseProbeOutput("py", line(value)), "probe_failed", "probe result");
+    expectProbeError(() => parseProbeOutput("py", line(value)), "probe_failed", "probe result");
   });
 });
 
@@ -115,8 +115,8 @@ describe("probePython with fake executables", () => {
   it("reports a missing interpreter with the path and what to do", async () => {
     const missing = join(dir, "no-such-python");
     const error = await probePython(missing).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CompatError);
-    expect((error as CompatError).code).toBe("python_not_found");
+    expect(error).toBeInstanceOf(SnakepitError);
+    expect((error as SnakepitError).code).toBe("python_not_found");
     expect((error as Error).message).toContain(missing);
     expect((error as Error).message).toContain("SNAKEPIT_PYTHON");
     expect((error as Error).message).toMatch(/Install Python/);
@@ -156,7 +156,7 @@ describe("probePython with fake executables", () => {
 
   it("fails with stdout and stderr when the output is not a probe result", async () => {
     const fake = script("garbage", "echo 'this is not json'; echo 'something went wrong' >&2");
-    const error = (await probePython(fake).catch((e: unknown) => e)) as CompatError;
+    const error = (await probePython(fake).catch((e: unknown) => e)) as SnakepitError;
     expect(error.code).toBe("probe_failed");
     expect(error.message).toContain("something went wrong");
     expect(error.message).toContain("this is not json");
@@ -164,7 +164,7 @@ describe("probePython with fake executables", () => {
 
   it("fails with the exit code and stderr when the interpreter exits non-zero", async () => {
     const fake = script("crash", "echo 'Fatal Python error: boom' >&2; exit 7");
-    const error = (await probePython(fake).catch((e: unknown) => e)) as CompatError;
+    const error = (await probePython(fake).catch((e: unknown) => e)) as SnakepitError;
     expect(error.code).toBe("probe_failed");
     expect(error.message).toContain("exited with code 7");
     expect(error.message).toContain("Fatal Python error: boom");
@@ -173,7 +173,7 @@ describe("probePython with fake executables", () => {
   it("times out with probe_timeout", async () => {
     const fake = script("hang", "exec sleep 30");
     const started = Date.now();
-    const error = (await probePython(fake, { timeoutMs: 200 }).catch((e: unknown) => e)) as CompatError;
+    const error = (await probePython(fake, { timeoutMs: 200 }).catch((e: unknown) => e)) as SnakepitError;
     expect(error.code).toBe("probe_timeout");
     expect(error.message).toContain("200 ms");
     expect(Date.now() - started).toBeLessThan(5_000);

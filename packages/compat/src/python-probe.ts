@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { CompatError } from "./compat-error.js";
+import { SnakepitError } from "@snakepit/core";
 import { lookupLibrary } from "./lookup-library.js";
 import { COMPAT_MATRIX } from "./matrix.js";
 import { PROBE_MARKER, PROBE_SCRIPT } from "./probe-script.js";
@@ -91,12 +91,12 @@ export function resolveLibraryRequests(libraries: readonly string[]): LibraryReq
   return requests;
 }
 
-function fail(message: string, stdout: string, stderr: string): CompatError {
+function fail(message: string, stdout: string, stderr: string): SnakepitError {
   const details = [
     stderr.trim() ? `stderr:\n${clip(stderr)}` : "stderr: (empty)",
     stdout.trim() ? `stdout:\n${clip(stdout)}` : "",
   ].filter(Boolean);
-  return new CompatError("probe_failed", `${message}\n${details.join("\n")}`);
+  return new SnakepitError("probe_failed", `${message}\n${details.join("\n")}`);
 }
 
 function clip(text: string): string {
@@ -111,7 +111,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * Parses the probe script's stdout into a {@link PythonProbe}.
  *
- * @throws CompatError `probe_failed` when the marker line is missing or its JSON
+ * @throws SnakepitError `probe_failed` when the marker line is missing or its JSON
  *   does not have the expected shape; the message includes stderr.
  */
 export function parseProbeOutput(executable: string, stdout: string, stderr = ""): PythonProbe {
@@ -176,7 +176,7 @@ export function parseProbeOutput(executable: string, stdout: string, stderr = ""
  * probe.version; // "3.11.7"
  * probe.libraries.numpy; // "1.26.4" or null
  *
- * @throws CompatError `python_not_found` when the path cannot be executed,
+ * @throws SnakepitError `python_not_found` when the path cannot be executed,
  *   `probe_timeout` when it does not answer in `timeoutMs`, `probe_failed` when it
  *   exits non-zero or prints no usable result (the message includes stderr).
  */
@@ -222,7 +222,7 @@ export function probePython(executable: string, options: ProbePythonOptions = {}
         finish(() => {
           child.kill("SIGKILL");
           reject(
-            new CompatError(
+            new SnakepitError(
               "probe_timeout",
               `Python at "${executable}" did not answer the probe within ${timeoutMs} ms. ` +
                 "Check that the path is a Python interpreter and that its startup (sitecustomize, .pth files) is not blocking, " +
@@ -238,7 +238,7 @@ export function probePython(executable: string, options: ProbePythonOptions = {}
       finish(() => {
         if (error.code !== undefined && NOT_FOUND_CODES.has(error.code)) {
           reject(
-            new CompatError(
+            new SnakepitError(
               "python_not_found",
               `Could not run Python at "${executable}" (${error.code}). Install Python 3.10 or newer, ` +
                 "or pass the path of an existing interpreter (for example from `which python3`), " +
@@ -247,7 +247,7 @@ export function probePython(executable: string, options: ProbePythonOptions = {}
             ),
           );
         } else {
-          reject(new CompatError("probe_failed", `Could not start Python at "${executable}": ${error.message}`, { cause: error }));
+          reject(new SnakepitError("probe_failed", `Could not start Python at "${executable}": ${error.message}`, { cause: error }));
         }
       }),
     );

@@ -1,5 +1,6 @@
+import type { ProfileName } from "@snakepit/core";
 import { checkCompatibility, librariesInUse } from "./check-compatibility.js";
-import type { LibraryList, WorkerProfile } from "./check-compatibility.js";
+import type { LibraryList } from "./check-compatibility.js";
 import type { PythonProbe } from "./python-probe.js";
 
 /**
@@ -20,7 +21,7 @@ export interface RecommendProfileInput {
 
 /** Result of {@link recommendProfile}. */
 export interface ProfileRecommendation {
-  readonly profile: WorkerProfile;
+  readonly profile: ProfileName;
   /** Plain-language reasons, most important first. */
   readonly reasons: readonly string[];
 }

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMainThread } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { COMPAT_MATRIX, CompatError, checkCompatibility, probePython } from "@snakepit/compat";
+import { COMPAT_MATRIX, checkCompatibility, probePython } from "@snakepit/compat";
+import { SnakepitError } from "@snakepit/core";
 
 // The pyenv interpreters of this project's machines; the ones not present are skipped.
 const VERSIONS = ["3.10.13", "3.11.7", "3.12.1", "3.13.0"] as const;
@@ -80,8 +81,8 @@ describe("probePython against a real interpreter", () => {
 
   it("reports a missing interpreter as python_not_found", async () => {
     const error = await probePython("/nonexistent/bin/python3").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CompatError);
-    expect((error as CompatError).code).toBe("python_not_found");
+    expect(error).toBeInstanceOf(SnakepitError);
+    expect((error as SnakepitError).code).toBe("python_not_found");
     expect((error as Error).message).toContain('"/nonexistent/bin/python3"');
   });
 });
@@ -97,7 +98,7 @@ describe.skipIf(!existsSync(pythonPath("3.13.0")))("probePython and the PYTHON_G
   it("fails with Python's own error when PYTHON_GIL=0 is refused by a GIL build", async () => {
     const error = (await probePython(executable, { libraries: [], env: { PYTHON_GIL: "0" } }).catch(
       (e: unknown) => e,
-    )) as CompatError;
+    )) as SnakepitError;
     expect(error.code).toBe("probe_failed");
     expect(error.message).toContain("Disabling the GIL is not supported by this build");
   });

@@ -1,39 +1,13 @@
+import { ERROR_CODES } from "./gen/error-codes.js";
+
 /**
  * Every failure Snakepit reports is a SnakepitError with a code from this closed
- * set. docs/errors.md says when each happens and what to do about it.
+ * set. The set is generated from proto/snakepit/worker/v1/error_codes.json, which
+ * the Python worker and docs/errors.md (when each happens, what to do) share.
  */
-export type SnakepitErrorCode =
-  | "invalid_config"
-  | "invalid_argument"
-  | "payload_too_large"
-  | "unknown_tool"
-  | "unknown_pool"
-  | "queue_full"
-  | "queue_timeout"
-  | "deadline_exceeded"
-  | "aborted"
-  | "pool_closed"
-  | "worker_start_failed"
-  | "worker_crashed"
-  | "python_error"
-  | "internal";
+export type SnakepitErrorCode = (typeof ERROR_CODES)[number];
 
-export const SNAKEPIT_ERROR_CODES: readonly SnakepitErrorCode[] = [
-  "invalid_config",
-  "invalid_argument",
-  "payload_too_large",
-  "unknown_tool",
-  "unknown_pool",
-  "queue_full",
-  "queue_timeout",
-  "deadline_exceeded",
-  "aborted",
-  "pool_closed",
-  "worker_start_failed",
-  "worker_crashed",
-  "python_error",
-  "internal",
-];
+export const SNAKEPIT_ERROR_CODES: readonly SnakepitErrorCode[] = ERROR_CODES;
 
 /** One problem found in a configuration; invalid_config errors carry all of them. */
 export interface ConfigIssue {

@@ -25,6 +25,7 @@ export type { PoolOptions, ResolvedPoolOptions } from "./options.js";
 export type { PoolSettings, ProfileName, PythonOptions, TransportName } from "./pool-settings.js";
 export { SNAKEPIT_ERROR_CODES, SnakepitError, isSnakepitError } from "./errors.js";
 export type { ConfigIssue, SnakepitErrorCode, SnakepitErrorDetails } from "./errors.js";
+export { invalidConfigError, schemaIssues, unknownOptionIssue, type SchemaIssue } from "./config-issues.js";
 export { SNAKEPIT_EVENTS } from "./events.js";
 export type {
   PoolClosedEvent,

@@ -4,8 +4,8 @@
  */
 import { availableParallelism } from "node:os";
 import { z } from "zod";
-import { closeMatches } from "./did-you-mean.js";
-import { SnakepitError, type ConfigIssue } from "./errors.js";
+import { invalidConfigError, schemaIssues } from "./config-issues.js";
+import type { ConfigIssue } from "./errors.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import type { PoolSettings, ProfileName, PythonOptions, TransportName } from "./pool-settings.js";
 import type { PoolPlugin } from "./plugin.js";
@@ -127,36 +127,10 @@ const poolSchema = z.strictObject({
 const POOL_KEYS = Object.keys(poolSchema.shape);
 const PYTHON_KEYS = Object.keys(pythonSchema.shape);
 
-/** Turn zod's issues into ours: a dotted path and a message a person can act on. */
-export function toConfigIssues(error: z.ZodError, prefix: string): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of error.issues) {
-    const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
-    if (issue.code === "unrecognized_keys") {
-      const known = issue.path.at(-1) === "python" ? PYTHON_KEYS : POOL_KEYS;
-      for (const key of issue.keys) {
-        const hint = closeMatches(key, known);
-        out.push({
-          path: path ? `${path}.${key}` : key,
-          message: `unknown option '${key}'${hint.length ? ` (did you mean '${hint[0]}'?)` : ""}`,
-        });
-      }
-    } else {
-      out.push({ path: path || "(root)", message: issue.message });
-    }
-  }
-  return out;
-}
-
-export function formatIssues(what: string, issues: readonly ConfigIssue[]): string {
-  const lines = issues.map((i) => `  - ${i.path}: ${i.message}`);
-  return `invalid ${what} (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n${lines.join("\n")}`;
-}
-
 /** Validate pool options and fill in defaults; issues are prefixed with `prefix` (e.g. "pools.api"). */
 export function checkPoolOptions(input: unknown, prefix = ""): { options?: ResolvedPoolOptions; issues: ConfigIssue[] } {
   const parsed = poolSchema.safeParse(input);
-  if (!parsed.success) return { issues: toConfigIssues(parsed.error, prefix) };
+  if (!parsed.success) return { issues: schemaIssues(parsed.error.issues, prefix, (at) => (at.at(-1) === "python" ? PYTHON_KEYS : POOL_KEYS)) };
   const o = parsed.data;
   const profile = o.profile ?? DEFAULTS.profile;
   const profileName = typeof profile === "string" ? profile : profile.name;
@@ -196,6 +170,6 @@ export function checkPoolOptions(input: unknown, prefix = ""): { options?: Resol
 /** Validate or throw invalid_config naming every problem. */
 export function resolvePoolOptions(input: unknown): ResolvedPoolOptions {
   const { options, issues } = checkPoolOptions(input);
-  if (!options) throw new SnakepitError("invalid_config", formatIssues("pool options", issues), { issues });
+  if (!options) throw invalidConfigError("pool options", issues);
   return options;
 }

@@ -4,7 +4,8 @@
  * together.
  */
 import { SnakepitError, type ConfigIssue } from "./errors.js";
-import { checkPoolOptions, formatIssues, type PoolOptions, type ResolvedPoolOptions } from "./options.js";
+import { checkPoolOptions, type PoolOptions, type ResolvedPoolOptions } from "./options.js";
+import { invalidConfigError } from "./config-issues.js";
 import { closeMatches } from "./did-you-mean.js";
 import { PoolImpl } from "./pool.js";
 import type { CloseOptions, Pool, PoolStats } from "./pool-types.js";
@@ -49,7 +50,7 @@ export function createSnakepit(options: SnakepitOptions): Promise<Snakepit> {
       }
     }
   }
-  if (issues.length) throw new SnakepitError("invalid_config", formatIssues("snakepit options", issues), { issues });
+  if (issues.length) throw invalidConfigError("snakepit options", issues);
   return startAll(resolved);
 }
 

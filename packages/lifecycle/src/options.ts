@@ -3,9 +3,8 @@
  * that reports every problem at once (SnakepitError "invalid_config"), like
  * core's pool options.
  */
-import { SnakepitError, type ConfigIssue } from "@snakepit/core";
+import { invalidConfigError, schemaIssues, type ConfigIssue } from "@snakepit/core";
 import { z } from "zod";
-import { closeMatch } from "./did-you-mean.js";
 
 export type MemoryMode = "growth" | "absolute";
 
@@ -97,22 +96,6 @@ const schema = z.strictObject({
 
 const KEYS = Object.keys(schema.shape);
 
-function issuesOf(error: z.ZodError): ConfigIssue[] {
-  const out: ConfigIssue[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        const hint = closeMatch(key, KEYS);
-        out.push({ path: `lifecycle.${key}`, message: `unknown option '${key}'${hint ? ` (did you mean '${hint}'?)` : ""}` });
-      }
-    } else {
-      const path = ["lifecycle", ...issue.path.map(String)].join(".");
-      out.push({ path, message: issue.message });
-    }
-  }
-  return out;
-}
-
 /** Rules that involve two options; they would otherwise be silently ignored. */
 function crossIssues(o: LifecycleOptions): ConfigIssue[] {
   const out: ConfigIssue[] = [];
@@ -132,17 +115,10 @@ function crossIssues(o: LifecycleOptions): ConfigIssue[] {
 export function resolveLifecycleOptions(input: unknown = {}): ResolvedLifecycleOptions {
   const parsed = schema.safeParse(input);
   const issues = [
-    ...(parsed.success ? [] : issuesOf(parsed.error)),
+    ...(parsed.success ? [] : schemaIssues(parsed.error.issues, "lifecycle", () => KEYS)),
     ...(typeof input === "object" && input !== null ? crossIssues(input as LifecycleOptions) : []),
   ];
-  if (!parsed.success || issues.length) {
-    const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n");
-    throw new SnakepitError(
-      "invalid_config",
-      `invalid lifecycle options (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n${lines}`,
-      { issues },
-    );
-  }
+  if (!parsed.success || issues.length) throw invalidConfigError("lifecycle options", issues);
   const o = parsed.data;
   const jitter = (base: number | undefined, given: number | undefined) =>
     given ?? (base === undefined ? 0 : Math.round(base * LIFECYCLE_DEFAULTS.jitterFraction));

@@ -21,6 +21,10 @@ const GRPC_STATUS: Readonly<Record<SnakepitErrorCode, number>> = {
   worker_crashed: 14, // UNAVAILABLE
   python_error: 2, // UNKNOWN
   internal: 13, // INTERNAL
+  // Raised by @snakepit/compat's interpreter probe, never by a call; listed so the map stays total.
+  python_not_found: 5, // NOT_FOUND
+  probe_failed: 2, // UNKNOWN
+  probe_timeout: 4, // DEADLINE_EXCEEDED
 };
 
 /** 0 (OK) without an error code; 2 (UNKNOWN) for a code this version does not know. */

@@ -1,4 +1,4 @@
-import { SnakepitError, type ConfigIssue, type ConnectChannelOptions, type WorkerChannel } from "@snakepit/core";
+import { invalidConfigError, unknownOptionIssue, type ConfigIssue, type ConnectChannelOptions, type WorkerChannel } from "@snakepit/core";
 
 /** TLS settings of the Connect channel (core does not export the type by name). */
 export type RemoteTlsOptions = NonNullable<ConnectChannelOptions["tls"]>;
@@ -86,7 +86,7 @@ export function resolveRemoteOptions(input: RemoteProfileOptions): ResolvedRemot
   const issues: ConfigIssue[] = [];
   const o = (typeof input === "object" && input !== null ? input : {}) as Partial<RemoteProfileOptions> & Record<string, unknown>;
   if (typeof input !== "object" || input === null) issues.push({ path: "(root)", message: "remoteProfile() takes an options object with endpoints" });
-  for (const key of Object.keys(o)) if (!KEYS.has(key)) issues.push({ path: key, message: `unknown option '${key}'` });
+  for (const key of Object.keys(o)) if (!KEYS.has(key)) issues.push(unknownOptionIssue(key, key, KEYS));
 
   const endpoints: ParsedEndpoint[] = [];
   const list: unknown[] = o.endpoints === undefined ? [] : Array.isArray(o.endpoints) ? o.endpoints : [o.endpoints];
@@ -118,10 +118,7 @@ export function resolveRemoteOptions(input: RemoteProfileOptions): ResolvedRemot
   if (o.onHostChange !== undefined && typeof o.onHostChange !== "function") issues.push({ path: "onHostChange", message: "onHostChange must be a function" });
   if (o.resolver !== undefined && typeof o.resolver !== "function") issues.push({ path: "resolver", message: "resolver must be a function (hostname) => Promise<string[]>" });
 
-  if (issues.length) {
-    const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join("\n");
-    throw new SnakepitError("invalid_config", `invalid remoteProfile options (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n${lines}`, { issues });
-  }
+  if (issues.length) throw invalidConfigError("remoteProfile options", issues);
   return {
     endpoints,
     token: o.token,

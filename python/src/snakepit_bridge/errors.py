@@ -7,6 +7,19 @@ from typing import Any
 
 from ._proto import worker_pb2
 
+# Error codes from the wire contract (proto ToolError.code), generated from the one
+# list of codes (proto/snakepit/worker/v1/error_codes.json) that Node shares.
+from ._proto.error_codes import (
+    ABORTED as ABORTED,
+    DEADLINE_EXCEEDED as DEADLINE_EXCEEDED,
+    INTERNAL as INTERNAL,
+    INVALID_ARGUMENT as INVALID_ARGUMENT,
+    PAYLOAD_TOO_LARGE as PAYLOAD_TOO_LARGE,
+    PYTHON_ERROR as PYTHON_ERROR,
+    UNKNOWN_TOOL as UNKNOWN_TOOL,
+    WORKER_ERROR_CODES as WORKER_ERROR_CODES,
+)
+
 
 class CancelledError(Exception):
     """Raised inside a tool (by ``current_call().check()``) once its call is cancelled.
@@ -51,13 +64,3 @@ class ToolError(Exception):
             traceback=self.traceback,
             details_json=details_json,
         )
-
-
-# Error codes from the wire contract (proto ToolError.code).
-PYTHON_ERROR = "python_error"
-UNKNOWN_TOOL = "unknown_tool"
-INVALID_ARGUMENT = "invalid_argument"
-PAYLOAD_TOO_LARGE = "payload_too_large"
-DEADLINE_EXCEEDED = "deadline_exceeded"
-ABORTED = "aborted"
-INTERNAL = "internal"
