@@ -114,8 +114,8 @@ export const CallRequestSchema: GenMessage<CallRequest> = /*@__PURE__*/
  */
 export type ToolError = Message<"snakepit.worker.v1.ToolError"> & {
   /**
-   * One of: python_error, unknown_tool, invalid_argument, payload_too_large,
-   * deadline_exceeded, aborted, internal.
+   * One of the codes marked sentByWorker in error_codes.json (beside this file),
+   * the one list of Snakepit error codes, e.g. "python_error", "unknown_tool".
    *
    * @generated from field: string code = 1;
    */
