@@ -35,6 +35,7 @@ import {
 import { createDeadlineTimer } from "./deadline-timer.js";
 import { createFrameLane } from "./frame-lane.js";
 import { decodeFrame, encodeCallFrame, encodeFrame, type IncomingFrame, type Outcome } from "./local-frames.js";
+import { createSegmentLedger, type SharedMemoryOffer } from "./shm-ledger.js";
 import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./worker-channel.js";
 
 /** The worker's stream window (STREAM_WINDOW in local_transport.py); credits go back in halves. */
@@ -69,6 +70,12 @@ export interface LocalChannelOptions {
   /** The pool's end of the control-lane socketpair. */
   control: Duplex;
   maxMessageBytes: number;
+  /**
+   * Shared memory offered to this worker (its environment carries the same offer).
+   * Used once the worker accepts it (its first frame); until then, and without
+   * it, every attachment travels inline.
+   */
+  sharedMemory?: SharedMemoryOffer;
 }
 
 export interface LocalChannel extends WorkerChannel {
@@ -78,6 +85,8 @@ export interface LocalChannel extends WorkerChannel {
    * ended has been delivered. Calls still open then never got an answer.
    */
   readonly drained: Promise<void>;
+  /** True once the worker accepted the shared memory offered (its first frame); false if the lanes closed first. */
+  readonly sharedMemoryAccepted: Promise<boolean>;
 }
 
 export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
@@ -89,6 +98,9 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   let nextControlId = 0;
   let closed: ChannelFailure | undefined;
   const deadlines = createDeadlineTimer();
+  const segments = createSegmentLedger(options.sharedMemory);
+  let onAccepted: (accepted: boolean) => void = noop;
+  const sharedMemoryAccepted = new Promise<boolean>((resolve) => (onAccepted = resolve));
 
   let lanesOpen = 2;
   let onDrained: () => void = noop;
@@ -101,6 +113,7 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     if (lane === "data") failCalls(failure);
     else failControls(failure);
     if (--lanesOpen === 0) {
+      onAccepted(false);
       deadlines.clear();
       onDrained();
     }
@@ -119,8 +132,27 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   });
 
   function onDataFrame(frame: IncomingFrame): void {
+    if (frame.kind === "sharedMemoryReady") {
+      onAccepted(segments.accept(frame.prefix, frame.minBytes));
+      return;
+    }
+    let failure: ChannelFailure | undefined;
+    if ((frame.kind === "result" || frame.kind === "chunk") && frame.shared.length) {
+      // The segments are ours from here, whether or not anyone still waits for them.
+      try {
+        segments.take(frame.shared, frame.outcome);
+      } catch (err) {
+        failure = new ChannelFailure("protocol", `the worker's result for call ${frame.callId}: ${(err as Error).message}`, { cause: err });
+      }
+    }
     const p = calls.get(frame.callId);
     if (!p) return; // a call we gave up on (aborted, deadline): its late answer is dropped
+    if (failure) {
+      calls.delete(frame.callId);
+      if (p.kind === "unary") p.reject(failure);
+      else p.fail(failure);
+      return;
+    }
     if (p.kind === "unary" && frame.kind === "result") {
       calls.delete(frame.callId);
       // A withdrawn call's answer can overtake the withdraw's reply (another lane):
@@ -169,18 +201,22 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     control.destroy();
   }
 
-  function sendCall(kind: "execute" | "stream", request: CallRequest): void {
+  /** Send a call; returns the segments made for its arguments (unlink them when it settles). */
+  function sendCall(kind: "execute" | "stream", request: CallRequest): string[] {
+    const placed = segments.place(request.args?.attachments ?? []);
     data.send(
       encodeCallFrame(kind, {
         callId: request.callId,
         tool: request.tool,
         json: request.args?.json ?? new Uint8Array(0),
-        attachments: request.args?.attachments ?? [],
+        attachments: placed.attachments,
+        shared: placed.shared,
         sessionId: request.sessionId,
         deadlineUnixMs: Number(request.deadlineUnixMs),
         headers: request.headers,
       }),
     );
+    return placed.names;
   }
 
   /** Answer the caller on time when its signal aborts or its deadline passes; returns a disarm function. */
@@ -242,7 +278,8 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
       if (closed) return Promise.reject(closed);
       if (o.signal?.aborted) return Promise.reject(new ChannelFailure("aborted", "the call was aborted"));
       const callId = req.callId;
-      return new Promise<CallResponse>((resolve, reject) => {
+      let made: string[] = [];
+      const answer = new Promise<CallResponse>((resolve, reject) => {
         const disarm = guard(o, (err) => {
           calls.delete(callId);
           disarm();
@@ -259,8 +296,13 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
             reject(err);
           },
         });
-        sendCall("execute", req);
+        made = sendCall("execute", req);
       });
+      // The argument segments are the pool's: removed once the call settles, however it ends.
+      if (made.length === 0) return answer;
+      const release = () => segments.release(made);
+      answer.then(release, release);
+      return answer;
     },
 
     stream(req: CallRequest, o: ChannelCallOptions): AsyncIterable<StreamMessage> {
@@ -293,7 +335,7 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
               notify();
             },
           });
-          sendCall("stream", req);
+          const made = sendCall("stream", req);
           let consumed = 0;
           try {
             for (;;) {
@@ -310,6 +352,7 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
             disarm();
             // Left early (the consumer stopped): drop the rest; the pool cancels the call.
             calls.delete(callId);
+            segments.release(made);
           }
         },
       };
@@ -328,6 +371,7 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
       return true;
     },
     drained,
+    sharedMemoryAccepted,
     cancel(callId: string, waitMs: number, o?: ChannelCallOptions): Promise<CancelResponse> {
       return request(callId, { case: "cancel", value: create(CancelRequestSchema, { callId, waitMs: Math.max(0, Math.ceil(waitMs)) }) }, "cancelReply", o);
     },

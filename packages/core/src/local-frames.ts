@@ -9,6 +9,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import {
   DataFrameSchema,
+  SharedMemoryReadySchema,
   ToolErrorSchema,
   type DataFrame,
   type ToolError,
@@ -21,6 +22,8 @@ const DF_STREAM = 3;
 const DF_RESULT = 6;
 const DF_CHUNK = 7;
 const DF_END = 8;
+const DF_SHM_READY = 16;
+const DF_SHARED = 17;
 const REQ_CALL_ID = 1;
 const REQ_TOOL = 2;
 const REQ_ARGS = 3;
@@ -29,14 +32,26 @@ const REQ_DEADLINE = 5;
 const REQ_HEADERS = 6;
 const PAYLOAD_JSON = 1;
 const PAYLOAD_ATTACHMENTS = 2;
+const SHARED_INDEX = 1;
+const SHARED_NAME = 2;
+const SHARED_LENGTH = 3;
 const OUTCOME_PAYLOAD = 1; // CallResponse.result and StreamMessage.chunk
 const OUTCOME_ERROR = 2; // CallResponse.error and StreamMessage.error
+
+/** An attachment whose bytes are in a shared-memory segment (worker.proto SharedAttachment). */
+export interface SharedRef {
+  readonly index: number;
+  readonly name: string;
+  readonly length: number;
+}
 
 export interface OutgoingCall {
   readonly callId: string;
   readonly tool: string;
   readonly json: Uint8Array;
   readonly attachments: readonly Uint8Array[];
+  /** Attachments moved to segments (their entry in `attachments` is empty). */
+  readonly shared?: readonly SharedRef[];
   readonly sessionId: string;
   /** Unix epoch milliseconds; 0 for none. */
   readonly deadlineUnixMs: number;
@@ -62,6 +77,14 @@ export function encodeCallFrame(kind: "execute" | "stream", call: OutgoingCall):
   }
   const frame = new BinaryWriter();
   frame.raw(new Uint8Array(4)); // room for the length prefix
+  // First in the frame (worker.proto): the worker tells at its first bytes whether to map segments.
+  for (const s of call.shared ?? []) {
+    frame.tag(DF_SHARED, WireType.LengthDelimited).fork();
+    if (s.index) frame.tag(SHARED_INDEX, WireType.Varint).uint32(s.index);
+    frame.tag(SHARED_NAME, WireType.LengthDelimited).string(s.name);
+    frame.tag(SHARED_LENGTH, WireType.Varint).uint64(s.length);
+    frame.join();
+  }
   frame.tag(DF_CALL_ID, WireType.LengthDelimited).string(call.callId);
   frame.tag(kind === "execute" ? DF_EXECUTE : DF_STREAM, WireType.LengthDelimited).bytes(req.finish());
   const out = frame.finish();
@@ -83,8 +106,15 @@ export type Outcome =
   | { readonly case: "error"; readonly error: ToolError };
 
 export type IncomingFrame =
-  | { readonly callId: string; readonly kind: "result" | "chunk"; readonly outcome: Outcome }
+  | {
+      readonly callId: string;
+      readonly kind: "result" | "chunk";
+      readonly outcome: Outcome;
+      /** The payload's attachments that are in segments (their slots in `outcome` are empty). */
+      readonly shared: readonly SharedRef[];
+    }
   | { readonly callId: string; readonly kind: "end" }
+  | { readonly callId: string; readonly kind: "sharedMemoryReady"; readonly prefix: string; readonly minBytes: number }
   | { readonly callId: string; readonly kind: "other" };
 
 /** Decode a frame body (without its length prefix) sent by a worker. */
@@ -93,6 +123,8 @@ export function decodeFrame(body: Uint8Array): IncomingFrame {
   let callId = "";
   let kind: "result" | "chunk" | "end" | "other" = "other";
   let outcome: Outcome | undefined;
+  let ready: { prefix: string; minBytes: number } | undefined;
+  const shared: SharedRef[] = [];
   while (r.pos < r.len) {
     const [field, wireType] = r.tag();
     if (field === DF_CALL_ID) callId = r.string();
@@ -102,10 +134,15 @@ export function decodeFrame(body: Uint8Array): IncomingFrame {
     } else if (field === DF_END) {
       kind = "end";
       r.skip(wireType);
-    } else r.skip(wireType);
+    } else if (field === DF_SHM_READY) {
+      const m = fromBinary(SharedMemoryReadySchema, r.bytes());
+      ready = { prefix: m.prefix, minBytes: Number(m.minBytes) };
+    } else if (field === DF_SHARED) shared.push(decodeSharedRef(r.bytes()));
+    else r.skip(wireType);
   }
+  if (ready) return { callId, kind: "sharedMemoryReady", ...ready };
   if (kind === "end" || kind === "other") return { callId, kind };
-  return { callId, kind, outcome: outcome ?? { case: "payload", json: new Uint8Array(0), attachments: [] } };
+  return { callId, kind, outcome: outcome ?? { case: "payload", json: new Uint8Array(0), attachments: [] }, shared };
 }
 
 function decodeOutcome(bytes: Uint8Array): Outcome {
@@ -131,6 +168,21 @@ function decodePayload(bytes: Uint8Array): Outcome {
     else r.skip(wireType);
   }
   return { case: "payload", json, attachments };
+}
+
+function decodeSharedRef(bytes: Uint8Array): SharedRef {
+  const r = new BinaryReader(bytes);
+  let index = 0;
+  let name = "";
+  let length = 0;
+  while (r.pos < r.len) {
+    const [field, wireType] = r.tag();
+    if (field === SHARED_INDEX) index = r.uint32();
+    else if (field === SHARED_NAME) name = r.string();
+    else if (field === SHARED_LENGTH) length = Number(r.uint64());
+    else r.skip(wireType);
+  }
+  return { index, name, length };
 }
 
 /** For tests and tools: the same frame through protobuf-es. */

@@ -139,15 +139,50 @@ function checkShape(shape: unknown, where: string): readonly number[] {
   return Object.freeze([...(shape as number[])]);
 }
 
-const counters = { views: 0, alignmentCopies: 0, alignmentCopiedBytes: 0 };
+const counters = {
+  views: 0,
+  alignmentCopies: 0,
+  alignmentCopiedBytes: 0,
+  sharedSegmentsSent: 0,
+  sharedBytesSent: 0,
+  sharedSegmentsReceived: 0,
+  sharedBytesReceived: 0,
+};
+
+/** What ndarrayStats() reports (process-wide counters since start). */
+export interface NDArrayStats {
+  /** Arrays received from Python and viewed where their bytes arrived. */
+  readonly views: number;
+  /** Arrays received whose bytes sat at an offset their typed array cannot start at: copied once. */
+  readonly alignmentCopies: number;
+  readonly alignmentCopiedBytes: number;
+  /** Attachments sent through a shared-memory segment (each one copy: the write into it). */
+  readonly sharedSegmentsSent: number;
+  readonly sharedBytesSent: number;
+  /** Attachments received through a shared-memory segment (each one copy: the read out of it). */
+  readonly sharedSegmentsReceived: number;
+  readonly sharedBytesReceived: number;
+}
 
 /**
- * How arrays received from Python were made (process-wide, since start):
- * `views` over the received bytes, and `alignmentCopies` (with their bytes)
- * where the bytes sat at an offset the typed array could not start at.
+ * How arrays received from Python were made: `views` over the received bytes,
+ * and `alignmentCopies` (with their bytes) where the bytes sat at an offset the
+ * typed array could not start at; and how many attachments went through shared
+ * memory each way (local transport only).
  */
-export function ndarrayStats(): { views: number; alignmentCopies: number; alignmentCopiedBytes: number } {
+export function ndarrayStats(): NDArrayStats {
   return { ...counters };
+}
+
+/** Counts one attachment that went through a shared-memory segment. */
+export function countSharedSegment(direction: "sent" | "received", bytes: number): void {
+  if (direction === "sent") {
+    counters.sharedSegmentsSent++;
+    counters.sharedBytesSent += bytes;
+  } else {
+    counters.sharedSegmentsReceived++;
+    counters.sharedBytesReceived += bytes;
+  }
 }
 
 function build(dtype: string, shape: readonly number[], order: "C" | "F", bytes: Uint8Array, itemsize: number, kind: string, byteorder: string): NDArray {

@@ -12,19 +12,47 @@ import { createLocalChannel } from "./local-channel.js";
 import { SnakepitError } from "./errors.js";
 import { resolvePythonExecutable } from "./python-executable.js";
 import { spawnWorker, type ReadyMessage } from "./worker-process.js";
+import type { SharedMemoryOffer } from "./shm-ledger.js";
+import { SHM_OFFER_ENV, segmentPrefix, sharedMemoryAvailable, sweepSegments, sweepStaleSegments } from "./shm-segments.js";
 import type { WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext } from "./worker-profile.js";
 
 /** Calls a local-transport worker may hold beyond its capacity under load (fast tools only). */
 const PIPELINE_DEPTH = 8;
+/**
+ * How long a new worker's acceptance of shared memory may take to be read. It is
+ * written before the worker's handshake, so it is already in the socket: only a
+ * worker that does not know the offer makes start-up wait this long.
+ */
+const SHM_ACCEPT_WAIT_MS = 1000;
 /** How long an exited worker's lanes may take to deliver its last frames. */
 const LANE_DRAIN_GRACE_MS = 500;
 
 /** Native thread pools inside each worker default to this many threads per tool thread. */
 const NATIVE_THREAD_VARS = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"];
 
+/** Attachments (array data, bytes) of at least this many bytes go through shared memory by default. */
+export const DEFAULT_SHARED_MEMORY_MIN_BYTES = 1024 * 1024;
+
 export interface LocalProfileOptions {
   /** Extra environment for this profile's workers (merged over python.env). */
   env?: Record<string, string>;
+  /**
+   * With the local transport on Linux, an attachment (an array's data, bytes) of at
+   * least this many bytes travels through a shared-memory segment under /dev/shm
+   * instead of the socket, both ways (results of unary calls only). `false` keeps
+   * everything on the socket. Default 1 MiB.
+   */
+  sharedMemoryMinBytes?: number | false;
+}
+
+function checkProfileOptions(o: LocalProfileOptions): void {
+  const min = o.sharedMemoryMinBytes;
+  if (min !== undefined && min !== false && !(Number.isSafeInteger(min) && min >= 1)) {
+    throw new SnakepitError(
+      "invalid_config",
+      `sharedMemoryMinBytes must be a positive integer (bytes) or false, got ${typeof min === "number" ? String(min) : typeof min}`,
+    );
+  }
 }
 
 function runtimeInfo(r: ReadyMessage): WorkerRuntimeInfo {
@@ -44,8 +72,21 @@ function runtimeInfo(r: ReadyMessage): WorkerRuntimeInfo {
   };
 }
 
-async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraEnv: Record<string, string>): Promise<WorkerHandle> {
+/** The offer for a new worker, or undefined where segments are off or cannot work. */
+function sharedMemoryOffer(ctx: WorkerStartContext, minBytes: number | false | undefined): SharedMemoryOffer | undefined {
+  if (ctx.options.transport !== "local" || minBytes === false || !sharedMemoryAvailable()) return undefined;
+  sweepStaleSegments(); // what pools killed with SIGKILL left behind
+  return { prefix: segmentPrefix(ctx.workerId), minBytes: minBytes ?? DEFAULT_SHARED_MEMORY_MIN_BYTES };
+}
+
+async function startLocalWorker(
+  ctx: WorkerStartContext,
+  threads: number,
+  extraEnv: Record<string, string>,
+  profileOptions: LocalProfileOptions,
+): Promise<WorkerHandle> {
   const { options } = ctx;
+  const shm = sharedMemoryOffer(ctx, profileOptions.sharedMemoryMinBytes);
   const socketName = `${ctx.workerId.replace(/[^\w.-]/g, "_")}.sock`;
   const executable = resolvePythonExecutable(options.python.executable, options.python.cwd);
   const socketPath = options.transport === "local" ? undefined : join(ctx.runtimeDir, socketName);
@@ -58,7 +99,7 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
     threads,
     maxMessageBytes: options.maxPayloadBytes,
     cwd: options.python.cwd,
-    env: { ...extraEnv, ...(options.python.env ?? {}) },
+    env: { ...extraEnv, ...(options.python.env ?? {}), ...(shm ? { [SHM_OFFER_ENV]: `${shm.prefix}:${shm.minBytes}` } : {}) },
     interpreterArgs: options.python.args ?? [],
     startTimeoutMs: options.startTimeoutMs,
     signal: ctx.signal,
@@ -66,18 +107,28 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
   });
   const info = runtimeInfo(spawned.ready);
   for (const warning of spawned.ready.warnings ?? []) ctx.logger.warn(warning, { workerId: ctx.workerId, pool: ctx.poolName });
-  const local = spawned.lanes ? createLocalChannel({ ...spawned.lanes, maxMessageBytes: options.maxPayloadBytes }) : undefined;
+  const local = spawned.lanes
+    ? createLocalChannel({ ...spawned.lanes, maxMessageBytes: options.maxPayloadBytes, ...(shm ? { sharedMemory: shm } : {}) })
+    : undefined;
   const channel = local ?? createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
   // The exit is reported once the lanes have delivered what the worker wrote before
   // it ended (bounded): only then can the pool tell which calls it never started.
+  // Its segments go with it (a crash, kill -9 or recycle leaves none), before the pool hears of the exit.
   const exited = local
     ? spawned.exited.then(async (exit) => {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([local.drained, new Promise<void>((r) => (timer = setTimeout(r, LANE_DRAIN_GRACE_MS)))]);
         clearTimeout(timer);
+        if (shm) sweepSegments(shm.prefix);
         return exit;
       })
     : spawned.exited;
+  if (local && shm) {
+    // So the first call can use segments already.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([local.sharedMemoryAccepted, new Promise<void>((r) => (timer = setTimeout(r, SHM_ACCEPT_WAIT_MS)))]);
+    clearTimeout(timer);
+  }
   let killed = false;
   const kill = () => {
     if (killed) return;
@@ -122,14 +173,16 @@ async function startLocalWorker(ctx: WorkerStartContext, threads: number, extraE
 
 /** One Python process per concurrent call: for code that is not thread-safe, and pure-Python CPU work. */
 export function processProfile(profileOptions: LocalProfileOptions = {}): WorkerProfile {
+  checkProfileOptions(profileOptions);
   return {
     name: "process",
-    startWorker: (ctx) => startLocalWorker(ctx, 1, { ...(profileOptions.env ?? {}) }),
+    startWorker: (ctx) => startLocalWorker(ctx, 1, { ...(profileOptions.env ?? {}) }, profileOptions),
   };
 }
 
 /** Few Python processes, each running threadsPerWorker calls at once. */
 export function threadProfile(profileOptions: LocalProfileOptions = {}): WorkerProfile {
+  checkProfileOptions(profileOptions);
   return {
     name: "thread",
     async startWorker(ctx) {
@@ -137,7 +190,7 @@ export function threadProfile(profileOptions: LocalProfileOptions = {}): WorkerP
       // Each tool thread gets one native thread, so threads x BLAS threads cannot
       // oversubscribe the cores; python.env or the profile's env override this.
       const caps = Object.fromEntries(NATIVE_THREAD_VARS.map((k) => [k, process.env[k] ?? "1"]));
-      const handle = await startLocalWorker(ctx, threads, { ...caps, ...(profileOptions.env ?? {}) });
+      const handle = await startLocalWorker(ctx, threads, { ...caps, ...(profileOptions.env ?? {}) }, profileOptions);
       if (!handle.info.adapterThreadSafe && !ctx.options.allowUnsafeAdapters) {
         handle.kill();
         await handle.exited;

@@ -29,7 +29,8 @@ function removeAllNow(): void {
   live.clear();
 }
 
-function processGone(pid: number): boolean {
+/** True when no process has this pid (it may be another user's: that counts as alive). */
+export function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return false;

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import ndarray
+from . import ndarray, shm
 from .ndarray import NDARRAY_KEY, ArrayData
 
 BYTES_KEY = "$snakepit:bytes"
@@ -66,7 +66,10 @@ def encode(value: Any, *, root: str = "value") -> tuple[bytes, list[bytes]]:
 
 
 def encoded_size(json_bytes: bytes, attachments: Sequence[bytes]) -> int:
-    return len(json_bytes) + sum(len(a) for a in attachments)
+    """Bytes of a value just encoded on this thread, its shared-memory segments included."""
+    segments = shm.current()
+    shared = segments.nbytes if segments is not None else 0
+    return len(json_bytes) + sum(len(a) for a in attachments) + shared
 
 
 def _type_name(value: object) -> str:
@@ -100,7 +103,7 @@ def _to_plain(value: Any, path: str, attachments: list[bytes], seen: set[int]) -
     if isinstance(value, (bytes, bytearray)) or (
         isinstance(value, memoryview) and ndarray.is_bytes_view(value)
     ):
-        attachments.append(bytes(value))
+        _attach(attachments, value)
         return {BYTES_KEY: len(attachments) - 1}
     if isinstance(value, (list, tuple, dict)):
         marker = id(value)
@@ -139,6 +142,14 @@ def _array_to_plain(value: Any, path: str, attachments: list[bytes], seen: set[i
     try:
         np = sys.modules.get("numpy")  # only a tool that imported numpy can hand us its arrays
         if np is not None and isinstance(value, np.ndarray):
+            segments = shm.current()
+            if segments is not None and value.nbytes >= segments.min_bytes:
+                # Straight into a shared-memory segment: the only copy of the elements.
+                spec = ndarray.numpy_layout(value)
+                attachments.append(b"")
+                spec["data"] = len(attachments) - 1
+                segments.put_numpy(spec["data"], value, spec["order"])
+                return {NDARRAY_KEY: spec}
             spec, data = ndarray.numpy_spec(value)
         elif np is not None and isinstance(value, np.generic):
             if value.dtype.kind in "biuf":
@@ -154,9 +165,19 @@ def _array_to_plain(value: Any, path: str, attachments: list[bytes], seen: set[i
             return _NOT_AN_ARRAY
     except ndarray.ArrayError as exc:
         raise EncodeError(path, str(exc)) from None
-    attachments.append(data)
+    _attach(attachments, data)
     spec["data"] = len(attachments) - 1
     return {NDARRAY_KEY: spec}
+
+
+def _attach(attachments: list[bytes], data: Any) -> None:
+    """Append ``data`` as the next attachment, or put it in a segment lent for this call."""
+    segments = shm.current()
+    if segments is not None and len(data) >= segments.min_bytes:
+        attachments.append(b"")
+        segments.put_bytes(len(attachments) - 1, data)
+    else:
+        attachments.append(bytes(data))
 
 
 def _dict_to_plain(

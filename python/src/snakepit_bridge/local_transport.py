@@ -21,6 +21,7 @@ EOF on either lane means the pool is gone: the worker stops serving.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import struct
 import threading
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from . import call_context, wire
+from . import call_context, errors, shm, wire
 from ._proto import worker_pb2
 from .engine import Engine
 
@@ -50,6 +51,10 @@ _CANCEL_REPLY = 12
 _DESCRIBE_REPLY = 13
 _HEALTH_REPLY = 14
 _DRAIN_REPLY = 15
+# The first byte of a CallResponse whose outcome is a result (field 1, length-delimited).
+_RESULT_PAYLOAD_TAG = b"\x0a"
+# The tag of DataFrame.shared (field 17, length-delimited), which the pool writes first.
+_SHARED_FIRST = b"\x8a\x01"
 
 
 class _Credits:
@@ -92,12 +97,14 @@ class _Lane:
         self.max_frame = max_frame
         self._write_lock = threading.Lock()
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes) -> bool:
+        """Write one whole frame; False if it could not be written."""
         try:
             with self._write_lock:
                 self.sock.sendall(data)
+            return True
         except OSError:
-            pass  # the pool is gone: the reader sees EOF and stops the worker
+            return False  # the pool is gone: the reader sees EOF and stops the worker
 
     def close(self) -> None:
         try:
@@ -178,12 +185,21 @@ class LocalTransport:
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._no_pending = threading.Event()
+        # The pool's offer of shared memory (SNAKEPIT_SHM), if this worker can take it up.
+        self.shm = shm.SharedMemory.from_env()
+        os.environ.pop(shm.OFFER_ENV, None)  # not inherited by what tools start
         self._readers = [
             threading.Thread(target=self._read, args=(self.data, self._serve_data), name="snakepit-data-lane", daemon=True),
             threading.Thread(target=self._read, args=(self.control, self._serve_control), name="snakepit-control-lane", daemon=True),
         ]
 
     def start(self) -> None:
+        if self.shm is not None:
+            # The first frame on the data lane: the pool may send segments from now on.
+            ready = worker_pb2.DataFrame(
+                shared_memory_ready=worker_pb2.SharedMemoryReady(prefix=self.shm.prefix, min_bytes=self.shm.min_bytes)
+            ).SerializeToString()
+            self.data.send(_HEADER.pack(len(ready)) + ready)
         for reader in self._readers:
             reader.start()
 
@@ -203,6 +219,8 @@ class LocalTransport:
         self.data.close()
         self.control.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        if self.shm is not None:
+            self.shm.close()
 
     # ---- reading ------------------------------------------------------------------
 
@@ -217,13 +235,18 @@ class LocalTransport:
             reason = f"broken frame: {exc!r}"
         finally:
             lane.release()  # here, by the only reader: no other thread is in a recv on it
+            if lane is self.data and self.shm is not None:
+                # The pool is gone or done with this worker: no segment of ours outlives it.
+                self.shm.close(pool_gone=True)
         if not self._closing and self._on_lost is not None:
             self._on_lost(reason)
 
     def _serve_data(self, lane: _Lane) -> None:
         decode = wire.decode_data_frame
         for data, _more in lane.frames():
-            frame = decode(data)
+            # A frame naming segments starts with them (worker.proto): protobuf reads it,
+            # cheaply, since its large attachments are in the segments.
+            frame = decode(data) if data[:2] != _SHARED_FIRST else _decode_with_segments(data)
             try:
                 self._dispatch_data(frame)
             except BaseException as exc:  # noqa: BLE001 - one bad frame must not stop the lane
@@ -234,6 +257,12 @@ class LocalTransport:
         if kind == "execute" or kind == "stream":
             with self._pending_lock:
                 self._pending += 1
+            if type(frame.body) is _Unmapped:
+                try:
+                    frame.body = self._map_shared(frame.body)
+                except shm.SegmentError as exc:
+                    self._refuse(frame.call_id, kind, str(exc))
+                    return
         if kind == "execute":
             # Inline on the reader only when no stream runs: a stream holding the one
             # slot would wait for credits that this thread must read.
@@ -241,7 +270,7 @@ class LocalTransport:
                 # The reply leaves before the next call starts (no holding of replies):
                 # if this worker dies, the pool knows exactly which calls never started
                 # (all but the first unanswered one) and sends those elsewhere.
-                self.data.send(_frame(frame.call_id, _RESULT, self.engine.execute_encoded(frame.body)))
+                self._run_unary(frame.call_id, frame.body)
                 self._replied()
             else:
                 self._executor.submit(self._execute, frame.call_id, frame.body)
@@ -326,9 +355,53 @@ class LocalTransport:
 
     def _execute(self, call_id: str, request: Any) -> None:
         try:
-            self.data.send(_frame(call_id, _RESULT, self.engine.execute_encoded(request)))
+            self._run_unary(call_id, request)
         finally:
             self._replied()
+
+    def _run_unary(self, call_id: str, request: Any) -> None:
+        if self.shm is None:
+            self.data.send(_frame(call_id, _RESULT, self.engine.execute_encoded(request)))
+            return
+        # Large result attachments go into segments lent to the codec for this call.
+        with shm.lend(self.shm.writer()) as segments:
+            response = self.engine.execute_encoded(request)
+        if not segments.entries:
+            self.data.send(_frame(call_id, _RESULT, response))
+            return
+        if response[:1] != _RESULT_PAYLOAD_TAG:  # an error took the result's place
+            segments.discard()
+            self.data.send(_frame(call_id, _RESULT, response))
+            return
+        shared = worker_pb2.DataFrame(
+            shared=[worker_pb2.SharedAttachment(index=i, name=n, length=k) for i, n, k in segments.entries]
+        ).SerializeToString()
+        if self.data.send(_frame(call_id, _RESULT, response, shared)):
+            segments.handed_over()
+        else:
+            segments.discard()
+
+    def _map_shared(self, unmapped: _Unmapped) -> Any:
+        """The request with its shared attachments mapped in (read-only views, no copy)."""
+        if self.shm is None:
+            raise shm.SegmentError("the call names shared-memory segments, but none were offered to this worker")
+        request = unmapped.request
+        attachments: list[Any] = list(request.args.attachments)
+        for ref in unmapped.shared:
+            if not ref.index < len(attachments) or len(attachments[ref.index]) != 0:
+                raise shm.SegmentError(f"segment {ref.name} names attachment {ref.index}, which is not an empty slot")
+            attachments[ref.index] = self.shm.open(ref.name, ref.length)
+        return _WithArgs(request, wire.Payload(request.args.json, attachments))
+
+    def _refuse(self, call_id: str, kind: str, message: str) -> None:
+        """Answer a call whose segments cannot be used, without running it."""
+        error = worker_pb2.ToolError(code=errors.INVALID_ARGUMENT, message=f"arguments: {message}")
+        if kind == "execute":
+            self.data.send(_frame(call_id, _RESULT, worker_pb2.CallResponse(error=error).SerializeToString()))
+        else:
+            self.data.send(_frame(call_id, _CHUNK, worker_pb2.StreamMessage(error=error).SerializeToString()))
+            self.data.send(_frame(call_id, _END, b""))
+        self._replied()
 
     def _stream(self, call_id: str, request: Any, credits: _Credits) -> None:
         messages = self.engine.stream_encoded(request)
@@ -349,12 +422,44 @@ class LocalTransport:
             self._replied()
 
 
-def _frame(call_id: str, number: int, inner: bytes) -> bytes:
+class _WithArgs:
+    """A request read through, with other args (the shared attachments mapped in)."""
+
+    __slots__ = ("_request", "args")
+
+    def __init__(self, request: Any, args: wire.Payload) -> None:
+        self._request = request
+        self.args = args
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
+
+
+class _Unmapped:
+    """A call whose shared attachments are still to be mapped."""
+
+    __slots__ = ("request", "shared")
+
+    def __init__(self, request: Any, shared: list[Any]) -> None:
+        self.request = request
+        self.shared = shared
+
+
+def _decode_with_segments(data: bytes) -> wire.DataFrame:
+    frame = worker_pb2.DataFrame.FromString(data)
+    kind = frame.WhichOneof("kind")
+    body = getattr(frame, kind) if kind else None
+    if kind in ("execute", "stream"):
+        body = _Unmapped(body, list(frame.shared))
+    return wire.DataFrame(frame.call_id, kind, body)
+
+
+def _frame(call_id: str, number: int, inner: bytes, extra: bytes = b"") -> bytes:
     """A length-prefixed DataFrame {call_id, <number>: inner}, built around serialised bytes.
 
     Building a DataFrame object around the inner message would copy it once more;
-    the bytes are the same.
+    the bytes are the same. ``extra``: more serialised DataFrame fields (``shared``).
     """
     body = wire.field_bytes(wire.DF_CALL_ID, call_id.encode()) if call_id else b""
-    body += wire.field_bytes(number, inner)
+    body += wire.field_bytes(number, inner) + extra
     return _HEADER.pack(len(body)) + body

@@ -135,6 +135,12 @@ def numpy_spec(value: Any) -> tuple[dict[str, Any], bytes]:
     array that is Fortran-contiguous (and not also C-contiguous); a non-contiguous
     array is made contiguous by that same single copy.
     """
+    spec = numpy_layout(value)
+    return spec, value.tobytes(order=spec["order"])
+
+
+def numpy_layout(value: Any) -> dict[str, Any]:
+    """The placeholder body (without ``data``) of a numpy array, checked, without copying it."""
     np = sys.modules["numpy"]
     if isinstance(value, np.ma.MaskedArray):
         raise ArrayError(
@@ -155,8 +161,7 @@ def numpy_spec(value: Any) -> tuple[dict[str, Any], bytes]:
     typestr = dtype.str
     parse_dtype(typestr)  # anything numpy spells another way is refused here
     order = "F" if value.flags.f_contiguous and not value.flags.c_contiguous else "C"
-    data = value.tobytes(order=order)
-    return {"dtype": typestr, "shape": list(value.shape), "order": order}, data
+    return {"dtype": typestr, "shape": list(value.shape), "order": order}
 
 
 def memoryview_spec(value: memoryview) -> tuple[dict[str, Any], bytes]:

@@ -193,6 +193,24 @@ class DrainResponse(_message.Message):
     active_calls: int
     def __init__(self, active_calls: _Optional[int] = ...) -> None: ...
 
+class SharedAttachment(_message.Message):
+    __slots__ = ("index", "name", "length")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    name: str
+    length: int
+    def __init__(self, index: _Optional[int] = ..., name: _Optional[str] = ..., length: _Optional[int] = ...) -> None: ...
+
+class SharedMemoryReady(_message.Message):
+    __slots__ = ("prefix", "min_bytes")
+    PREFIX_FIELD_NUMBER: _ClassVar[int]
+    MIN_BYTES_FIELD_NUMBER: _ClassVar[int]
+    prefix: str
+    min_bytes: int
+    def __init__(self, prefix: _Optional[str] = ..., min_bytes: _Optional[int] = ...) -> None: ...
+
 class StreamEnd(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -204,7 +222,7 @@ class StreamCredit(_message.Message):
     def __init__(self, chunks: _Optional[int] = ...) -> None: ...
 
 class DataFrame(_message.Message):
-    __slots__ = ("call_id", "execute", "stream", "credit", "cancel", "describe", "health", "drain", "result", "chunk", "end", "cancel_reply", "describe_reply", "health_reply", "drain_reply")
+    __slots__ = ("call_id", "execute", "stream", "credit", "cancel", "describe", "health", "drain", "result", "chunk", "end", "cancel_reply", "describe_reply", "health_reply", "drain_reply", "shared_memory_ready", "shared")
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
     EXECUTE_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
@@ -220,6 +238,8 @@ class DataFrame(_message.Message):
     DESCRIBE_REPLY_FIELD_NUMBER: _ClassVar[int]
     HEALTH_REPLY_FIELD_NUMBER: _ClassVar[int]
     DRAIN_REPLY_FIELD_NUMBER: _ClassVar[int]
+    SHARED_MEMORY_READY_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
     call_id: str
     execute: CallRequest
     stream: CallRequest
@@ -235,4 +255,6 @@ class DataFrame(_message.Message):
     describe_reply: DescribeResponse
     health_reply: HealthResponse
     drain_reply: DrainResponse
-    def __init__(self, call_id: _Optional[str] = ..., execute: _Optional[_Union[CallRequest, _Mapping]] = ..., stream: _Optional[_Union[CallRequest, _Mapping]] = ..., credit: _Optional[_Union[StreamCredit, _Mapping]] = ..., cancel: _Optional[_Union[CancelRequest, _Mapping]] = ..., describe: _Optional[_Union[DescribeRequest, _Mapping]] = ..., health: _Optional[_Union[HealthRequest, _Mapping]] = ..., drain: _Optional[_Union[DrainRequest, _Mapping]] = ..., result: _Optional[_Union[CallResponse, _Mapping]] = ..., chunk: _Optional[_Union[StreamMessage, _Mapping]] = ..., end: _Optional[_Union[StreamEnd, _Mapping]] = ..., cancel_reply: _Optional[_Union[CancelResponse, _Mapping]] = ..., describe_reply: _Optional[_Union[DescribeResponse, _Mapping]] = ..., health_reply: _Optional[_Union[HealthResponse, _Mapping]] = ..., drain_reply: _Optional[_Union[DrainResponse, _Mapping]] = ...) -> None: ...
+    shared_memory_ready: SharedMemoryReady
+    shared: _containers.RepeatedCompositeFieldContainer[SharedAttachment]
+    def __init__(self, call_id: _Optional[str] = ..., execute: _Optional[_Union[CallRequest, _Mapping]] = ..., stream: _Optional[_Union[CallRequest, _Mapping]] = ..., credit: _Optional[_Union[StreamCredit, _Mapping]] = ..., cancel: _Optional[_Union[CancelRequest, _Mapping]] = ..., describe: _Optional[_Union[DescribeRequest, _Mapping]] = ..., health: _Optional[_Union[HealthRequest, _Mapping]] = ..., drain: _Optional[_Union[DrainRequest, _Mapping]] = ..., result: _Optional[_Union[CallResponse, _Mapping]] = ..., chunk: _Optional[_Union[StreamMessage, _Mapping]] = ..., end: _Optional[_Union[StreamEnd, _Mapping]] = ..., cancel_reply: _Optional[_Union[CancelResponse, _Mapping]] = ..., describe_reply: _Optional[_Union[DescribeResponse, _Mapping]] = ..., health_reply: _Optional[_Union[HealthResponse, _Mapping]] = ..., drain_reply: _Optional[_Union[DrainResponse, _Mapping]] = ..., shared_memory_ready: _Optional[_Union[SharedMemoryReady, _Mapping]] = ..., shared: _Optional[_Iterable[_Union[SharedAttachment, _Mapping]]] = ...) -> None: ...

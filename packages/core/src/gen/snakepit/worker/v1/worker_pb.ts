@@ -28,7 +28,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file snakepit/worker/v1/worker.proto.
  */
 export const file_snakepit_worker_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zbmFrZXBpdC93b3JrZXIvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC53b3JrZXIudjEiLAoHUGF5bG9hZBIMCgRqc29uGAEgASgMEhMKC2F0dGFjaG1lbnRzGAIgAygMIvQBCgtDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJEgwKBHRvb2wYAiABKAkSKQoEYXJncxgDIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYBCABKAkSGAoQZGVhZGxpbmVfdW5peF9tcxgFIAEoAxI9CgdoZWFkZXJzGAYgAygLMiwuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0LkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoCglUb29sRXJyb3ISDAoEY29kZRgBIAEoCRITCgtweXRob25fdHlwZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXRyYWNlYmFjaxgEIAEoCRIUCgxkZXRhaWxzX2pzb24YBSABKAwieAoMQ2FsbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkSAASLgoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEVycm9ySABCCQoHb3V0Y29tZSJ1Cg1TdHJlYW1NZXNzYWdlEiwKBWNodW5rGAEgASgLMhsuc25ha2VwaXQud29ya2VyLnYxLlBheWxvYWRIABIuCgVlcnJvchgCIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sRXJyb3JIAEIGCgRraW5kIkMKDUNhbmNlbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoCRIPCgd3YWl0X21zGAIgASgNEhAKCHdpdGhkcmF3GAMgASgIIkQKDkNhbmNlbFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGZpbmlzaGVkGAIgASgIEhEKCXdpdGhkcmF3bhgDIAEoCCIRCg9EZXNjcmliZVJlcXVlc3QiXQoJUGFyYW1JbmZvEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIQCghyZXF1aXJlZBgDIAEoCBIUCgxkZWZhdWx0X2pzb24YBCABKAwSDAoEa2luZBgFIAEoCSLcAQoIVG9vbEluZm8SDAoEbmFtZRgBIAEoCRILCgNkb2MYAiABKAkSLQoGcGFyYW1zGAMgAygLMh0uc25ha2VwaXQud29ya2VyLnYxLlBhcmFtSW5mbxIPCgdyZXR1cm5zGAQgASgJEhEKCXN0cmVhbWluZxgFIAEoCBIQCghpc19hc3luYxgGIAEoCBIaChJwYXJhbXNfc2NoZW1hX2pzb24YByABKAwSGwoTcmV0dXJuc19zY2hlbWFfanNvbhgIIAEoDBIXCg9zY2hlbWFfd2FybmluZ3MYCSADKAkixgEKCldvcmtlckluZm8SCwoDcGlkGAEgASgDEhYKDnB5dGhvbl92ZXJzaW9uGAIgASgJEhYKDmltcGxlbWVudGF0aW9uGAMgASgJEhUKDWZyZWVfdGhyZWFkZWQYBCABKAgSEwoLZ2lsX2VuYWJsZWQYBSABKAgSDwoHdGhyZWFkcxgGIAEoBRIPCgdhZGFwdGVyGAcgASgJEhsKE2FkYXB0ZXJfdGhyZWFkX3NhZmUYCCABKAgSEAoIcGxhdGZvcm0YCSABKAkibwoQRGVzY3JpYmVSZXNwb25zZRIuCgZ3b3JrZXIYASABKAsyHi5zbmFrZXBpdC53b3JrZXIudjEuV29ya2VySW5mbxIrCgV0b29scxgCIAMoCzIcLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sSW5mbyIPCg1IZWFsdGhSZXF1ZXN0IrMBCg5IZWFsdGhSZXNwb25zZRIOCgZzdGF0dXMYASABKAkSFAoMYWN0aXZlX2NhbGxzGAIgASgFEhAKCGNhcGFjaXR5GAMgASgFEhgKEHJlcXVlc3RzX3N0YXJ0ZWQYBCABKAQSEQoJcnNzX2J5dGVzGAUgASgEEhEKCXBzc19ieXRlcxgGIAEoBBIRCgl1c3NfYnl0ZXMYByABKAQSFgoOdXB0aW1lX3NlY29uZHMYCCABKAEiIgoMRHJhaW5SZXF1ZXN0EhIKCnRpbWVvdXRfbXMYASABKAMiJQoNRHJhaW5SZXNwb25zZRIUCgxhY3RpdmVfY2FsbHMYASABKAUiCwoJU3RyZWFtRW5kIh4KDFN0cmVhbUNyZWRpdBIOCgZjaHVua3MYASABKA0inQYKCURhdGFGcmFtZRIPCgdjYWxsX2lkGAEgASgJEjIKB2V4ZWN1dGUYAiABKAsyHy5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlcXVlc3RIABIxCgZzdHJlYW0YAyABKAsyHy5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlcXVlc3RIABIyCgZjcmVkaXQYBCABKAsyIC5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtQ3JlZGl0SAASMwoGY2FuY2VsGAUgASgLMiEuc25ha2VwaXQud29ya2VyLnYxLkNhbmNlbFJlcXVlc3RIABI3CghkZXNjcmliZRgJIAEoCzIjLnNuYWtlcGl0Lndvcmtlci52MS5EZXNjcmliZVJlcXVlc3RIABIzCgZoZWFsdGgYCiABKAsyIS5zbmFrZXBpdC53b3JrZXIudjEuSGVhbHRoUmVxdWVzdEgAEjEKBWRyYWluGAsgASgLMiAuc25ha2VwaXQud29ya2VyLnYxLkRyYWluUmVxdWVzdEgAEjIKBnJlc3VsdBgGIAEoCzIgLnNuYWtlcGl0Lndvcmtlci52MS5DYWxsUmVzcG9uc2VIABIyCgVjaHVuaxgHIAEoCzIhLnNuYWtlcGl0Lndvcmtlci52MS5TdHJlYW1NZXNzYWdlSAASLAoDZW5kGAggASgLMh0uc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbUVuZEgAEjoKDGNhbmNlbF9yZXBseRgMIAEoCzIiLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXNwb25zZUgAEj4KDmRlc2NyaWJlX3JlcGx5GA0gASgLMiQuc25ha2VwaXQud29ya2VyLnYxLkRlc2NyaWJlUmVzcG9uc2VIABI6CgxoZWFsdGhfcmVwbHkYDiABKAsyIi5zbmFrZXBpdC53b3JrZXIudjEuSGVhbHRoUmVzcG9uc2VIABI4CgtkcmFpbl9yZXBseRgPIAEoCzIhLnNuYWtlcGl0Lndvcmtlci52MS5EcmFpblJlc3BvbnNlSABCBgoEa2luZDL0AwoNV29ya2VyU2VydmljZRJMCgdFeGVjdXRlEh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0GiAuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXNwb25zZRJOCgZTdHJlYW0SHy5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlcXVlc3QaIS5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtTWVzc2FnZTABEk8KBkNhbmNlbBIhLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXF1ZXN0GiIuc25ha2VwaXQud29ya2VyLnYxLkNhbmNlbFJlc3BvbnNlElUKCERlc2NyaWJlEiMuc25ha2VwaXQud29ya2VyLnYxLkRlc2NyaWJlUmVxdWVzdBokLnNuYWtlcGl0Lndvcmtlci52MS5EZXNjcmliZVJlc3BvbnNlEk8KBkhlYWx0aBIhLnNuYWtlcGl0Lndvcmtlci52MS5IZWFsdGhSZXF1ZXN0GiIuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlc3BvbnNlEkwKBURyYWluEiAuc25ha2VwaXQud29ya2VyLnYxLkRyYWluUmVxdWVzdBohLnNuYWtlcGl0Lndvcmtlci52MS5EcmFpblJlc3BvbnNlYgZwcm90bzM");
+  fileDesc("Ch9zbmFrZXBpdC93b3JrZXIvdjEvd29ya2VyLnByb3RvEhJzbmFrZXBpdC53b3JrZXIudjEiLAoHUGF5bG9hZBIMCgRqc29uGAEgASgMEhMKC2F0dGFjaG1lbnRzGAIgAygMIvQBCgtDYWxsUmVxdWVzdBIPCgdjYWxsX2lkGAEgASgJEgwKBHRvb2wYAiABKAkSKQoEYXJncxgDIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkEhIKCnNlc3Npb25faWQYBCABKAkSGAoQZGVhZGxpbmVfdW5peF9tcxgFIAEoAxI9CgdoZWFkZXJzGAYgAygLMiwuc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0LkhlYWRlcnNFbnRyeRouCgxIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJoCglUb29sRXJyb3ISDAoEY29kZRgBIAEoCRITCgtweXRob25fdHlwZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEhEKCXRyYWNlYmFjaxgEIAEoCRIUCgxkZXRhaWxzX2pzb24YBSABKAwieAoMQ2FsbFJlc3BvbnNlEi0KBnJlc3VsdBgBIAEoCzIbLnNuYWtlcGl0Lndvcmtlci52MS5QYXlsb2FkSAASLgoFZXJyb3IYAiABKAsyHS5zbmFrZXBpdC53b3JrZXIudjEuVG9vbEVycm9ySABCCQoHb3V0Y29tZSJ1Cg1TdHJlYW1NZXNzYWdlEiwKBWNodW5rGAEgASgLMhsuc25ha2VwaXQud29ya2VyLnYxLlBheWxvYWRIABIuCgVlcnJvchgCIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sRXJyb3JIAEIGCgRraW5kIkMKDUNhbmNlbFJlcXVlc3QSDwoHY2FsbF9pZBgBIAEoCRIPCgd3YWl0X21zGAIgASgNEhAKCHdpdGhkcmF3GAMgASgIIkQKDkNhbmNlbFJlc3BvbnNlEg0KBWZvdW5kGAEgASgIEhAKCGZpbmlzaGVkGAIgASgIEhEKCXdpdGhkcmF3bhgDIAEoCCIRCg9EZXNjcmliZVJlcXVlc3QiXQoJUGFyYW1JbmZvEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRIQCghyZXF1aXJlZBgDIAEoCBIUCgxkZWZhdWx0X2pzb24YBCABKAwSDAoEa2luZBgFIAEoCSLcAQoIVG9vbEluZm8SDAoEbmFtZRgBIAEoCRILCgNkb2MYAiABKAkSLQoGcGFyYW1zGAMgAygLMh0uc25ha2VwaXQud29ya2VyLnYxLlBhcmFtSW5mbxIPCgdyZXR1cm5zGAQgASgJEhEKCXN0cmVhbWluZxgFIAEoCBIQCghpc19hc3luYxgGIAEoCBIaChJwYXJhbXNfc2NoZW1hX2pzb24YByABKAwSGwoTcmV0dXJuc19zY2hlbWFfanNvbhgIIAEoDBIXCg9zY2hlbWFfd2FybmluZ3MYCSADKAkixgEKCldvcmtlckluZm8SCwoDcGlkGAEgASgDEhYKDnB5dGhvbl92ZXJzaW9uGAIgASgJEhYKDmltcGxlbWVudGF0aW9uGAMgASgJEhUKDWZyZWVfdGhyZWFkZWQYBCABKAgSEwoLZ2lsX2VuYWJsZWQYBSABKAgSDwoHdGhyZWFkcxgGIAEoBRIPCgdhZGFwdGVyGAcgASgJEhsKE2FkYXB0ZXJfdGhyZWFkX3NhZmUYCCABKAgSEAoIcGxhdGZvcm0YCSABKAkibwoQRGVzY3JpYmVSZXNwb25zZRIuCgZ3b3JrZXIYASABKAsyHi5zbmFrZXBpdC53b3JrZXIudjEuV29ya2VySW5mbxIrCgV0b29scxgCIAMoCzIcLnNuYWtlcGl0Lndvcmtlci52MS5Ub29sSW5mbyIPCg1IZWFsdGhSZXF1ZXN0IrMBCg5IZWFsdGhSZXNwb25zZRIOCgZzdGF0dXMYASABKAkSFAoMYWN0aXZlX2NhbGxzGAIgASgFEhAKCGNhcGFjaXR5GAMgASgFEhgKEHJlcXVlc3RzX3N0YXJ0ZWQYBCABKAQSEQoJcnNzX2J5dGVzGAUgASgEEhEKCXBzc19ieXRlcxgGIAEoBBIRCgl1c3NfYnl0ZXMYByABKAQSFgoOdXB0aW1lX3NlY29uZHMYCCABKAEiIgoMRHJhaW5SZXF1ZXN0EhIKCnRpbWVvdXRfbXMYASABKAMiJQoNRHJhaW5SZXNwb25zZRIUCgxhY3RpdmVfY2FsbHMYASABKAUiPwoQU2hhcmVkQXR0YWNobWVudBINCgVpbmRleBgBIAEoDRIMCgRuYW1lGAIgASgJEg4KBmxlbmd0aBgDIAEoBCI2ChFTaGFyZWRNZW1vcnlSZWFkeRIOCgZwcmVmaXgYASABKAkSEQoJbWluX2J5dGVzGAIgASgEIgsKCVN0cmVhbUVuZCIeCgxTdHJlYW1DcmVkaXQSDgoGY2h1bmtzGAEgASgNIpkHCglEYXRhRnJhbWUSDwoHY2FsbF9pZBgBIAEoCRIyCgdleGVjdXRlGAIgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMQoGc3RyZWFtGAMgASgLMh8uc25ha2VwaXQud29ya2VyLnYxLkNhbGxSZXF1ZXN0SAASMgoGY3JlZGl0GAQgASgLMiAuc25ha2VwaXQud29ya2VyLnYxLlN0cmVhbUNyZWRpdEgAEjMKBmNhbmNlbBgFIAEoCzIhLnNuYWtlcGl0Lndvcmtlci52MS5DYW5jZWxSZXF1ZXN0SAASNwoIZGVzY3JpYmUYCSABKAsyIy5zbmFrZXBpdC53b3JrZXIudjEuRGVzY3JpYmVSZXF1ZXN0SAASMwoGaGVhbHRoGAogASgLMiEuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlcXVlc3RIABIxCgVkcmFpbhgLIAEoCzIgLnNuYWtlcGl0Lndvcmtlci52MS5EcmFpblJlcXVlc3RIABIyCgZyZXN1bHQYBiABKAsyIC5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlc3BvbnNlSAASMgoFY2h1bmsYByABKAsyIS5zbmFrZXBpdC53b3JrZXIudjEuU3RyZWFtTWVzc2FnZUgAEiwKA2VuZBgIIAEoCzIdLnNuYWtlcGl0Lndvcmtlci52MS5TdHJlYW1FbmRIABI6CgxjYW5jZWxfcmVwbHkYDCABKAsyIi5zbmFrZXBpdC53b3JrZXIudjEuQ2FuY2VsUmVzcG9uc2VIABI+Cg5kZXNjcmliZV9yZXBseRgNIAEoCzIkLnNuYWtlcGl0Lndvcmtlci52MS5EZXNjcmliZVJlc3BvbnNlSAASOgoMaGVhbHRoX3JlcGx5GA4gASgLMiIuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlc3BvbnNlSAASOAoLZHJhaW5fcmVwbHkYDyABKAsyIS5zbmFrZXBpdC53b3JrZXIudjEuRHJhaW5SZXNwb25zZUgAEkQKE3NoYXJlZF9tZW1vcnlfcmVhZHkYECABKAsyJS5zbmFrZXBpdC53b3JrZXIudjEuU2hhcmVkTWVtb3J5UmVhZHlIABI0CgZzaGFyZWQYESADKAsyJC5zbmFrZXBpdC53b3JrZXIudjEuU2hhcmVkQXR0YWNobWVudEIGCgRraW5kMvQDCg1Xb3JrZXJTZXJ2aWNlEkwKB0V4ZWN1dGUSHy5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlcXVlc3QaIC5zbmFrZXBpdC53b3JrZXIudjEuQ2FsbFJlc3BvbnNlEk4KBlN0cmVhbRIfLnNuYWtlcGl0Lndvcmtlci52MS5DYWxsUmVxdWVzdBohLnNuYWtlcGl0Lndvcmtlci52MS5TdHJlYW1NZXNzYWdlMAESTwoGQ2FuY2VsEiEuc25ha2VwaXQud29ya2VyLnYxLkNhbmNlbFJlcXVlc3QaIi5zbmFrZXBpdC53b3JrZXIudjEuQ2FuY2VsUmVzcG9uc2USVQoIRGVzY3JpYmUSIy5zbmFrZXBpdC53b3JrZXIudjEuRGVzY3JpYmVSZXF1ZXN0GiQuc25ha2VwaXQud29ya2VyLnYxLkRlc2NyaWJlUmVzcG9uc2USTwoGSGVhbHRoEiEuc25ha2VwaXQud29ya2VyLnYxLkhlYWx0aFJlcXVlc3QaIi5zbmFrZXBpdC53b3JrZXIudjEuSGVhbHRoUmVzcG9uc2USTAoFRHJhaW4SIC5zbmFrZXBpdC53b3JrZXIudjEuRHJhaW5SZXF1ZXN0GiEuc25ha2VwaXQud29ya2VyLnYxLkRyYWluUmVzcG9uc2ViBnByb3RvMw");
 
 /**
  * JSON text plus the binary attachments its placeholders point into.
@@ -604,6 +604,70 @@ export const DrainResponseSchema: GenMessage<DrainResponse> = /*@__PURE__*/
   messageDesc(file_snakepit_worker_v1_worker, 15);
 
 /**
+ * One attachment of a frame's payload whose bytes are in a shared-memory segment
+ * (a file under /dev/shm) instead of inline; its entry in `attachments` is empty.
+ *
+ * @generated from message snakepit.worker.v1.SharedAttachment
+ */
+export type SharedAttachment = Message<"snakepit.worker.v1.SharedAttachment"> & {
+  /**
+   * The index in the payload's attachments that this segment fills.
+   *
+   * @generated from field: uint32 index = 1;
+   */
+  index: number;
+
+  /**
+   * The segment's name under /dev/shm. The receiver owns it from then on.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Its length in bytes (the segment holds exactly that many).
+   *
+   * @generated from field: uint64 length = 3;
+   */
+  length: bigint;
+};
+
+/**
+ * Describes the message snakepit.worker.v1.SharedAttachment.
+ * Use `create(SharedAttachmentSchema)` to create a new message.
+ */
+export const SharedAttachmentSchema: GenMessage<SharedAttachment> = /*@__PURE__*/
+  messageDesc(file_snakepit_worker_v1_worker, 16);
+
+/**
+ * worker -> pool, data lane: this worker maps /dev/shm segments with this prefix.
+ *
+ * @generated from message snakepit.worker.v1.SharedMemoryReady
+ */
+export type SharedMemoryReady = Message<"snakepit.worker.v1.SharedMemoryReady"> & {
+  /**
+   * Echoes the offered prefix; the worker names its result segments `<prefix>r<n>`.
+   *
+   * @generated from field: string prefix = 1;
+   */
+  prefix: string;
+
+  /**
+   * The smallest attachment the worker puts in a segment.
+   *
+   * @generated from field: uint64 min_bytes = 2;
+   */
+  minBytes: bigint;
+};
+
+/**
+ * Describes the message snakepit.worker.v1.SharedMemoryReady.
+ * Use `create(SharedMemoryReadySchema)` to create a new message.
+ */
+export const SharedMemoryReadySchema: GenMessage<SharedMemoryReady> = /*@__PURE__*/
+  messageDesc(file_snakepit_worker_v1_worker, 17);
+
+/**
  * @generated from message snakepit.worker.v1.StreamEnd
  */
 export type StreamEnd = Message<"snakepit.worker.v1.StreamEnd"> & {
@@ -614,7 +678,7 @@ export type StreamEnd = Message<"snakepit.worker.v1.StreamEnd"> & {
  * Use `create(StreamEndSchema)` to create a new message.
  */
 export const StreamEndSchema: GenMessage<StreamEnd> = /*@__PURE__*/
-  messageDesc(file_snakepit_worker_v1_worker, 16);
+  messageDesc(file_snakepit_worker_v1_worker, 18);
 
 /**
  * The consumer of a stream is ready for `chunks` more (flow control: the worker
@@ -634,7 +698,7 @@ export type StreamCredit = Message<"snakepit.worker.v1.StreamCredit"> & {
  * Use `create(StreamCreditSchema)` to create a new message.
  */
 export const StreamCreditSchema: GenMessage<StreamCredit> = /*@__PURE__*/
-  messageDesc(file_snakepit_worker_v1_worker, 17);
+  messageDesc(file_snakepit_worker_v1_worker, 19);
 
 /**
  * @generated from message snakepit.worker.v1.DataFrame
@@ -740,7 +804,25 @@ export type DataFrame = Message<"snakepit.worker.v1.DataFrame"> & {
      */
     value: DrainResponse;
     case: "drainReply";
+  } | {
+    /**
+     * worker -> pool, data lane, first frame (only when offered)
+     *
+     * @generated from field: snakepit.worker.v1.SharedMemoryReady shared_memory_ready = 16;
+     */
+    value: SharedMemoryReady;
+    case: "sharedMemoryReady";
   } | { case: undefined; value?: undefined };
+
+  /**
+   * Shared memory only (local transport, after shared_memory_ready): the
+   * attachments of this frame's payload (execute's or stream's args, a result)
+   * that are in segments. The pool writes this field first in the frame, so a
+   * worker sees at once whether a frame needs it.
+   *
+   * @generated from field: repeated snakepit.worker.v1.SharedAttachment shared = 17;
+   */
+  shared: SharedAttachment[];
 };
 
 /**
@@ -748,7 +830,7 @@ export type DataFrame = Message<"snakepit.worker.v1.DataFrame"> & {
  * Use `create(DataFrameSchema)` to create a new message.
  */
 export const DataFrameSchema: GenMessage<DataFrame> = /*@__PURE__*/
-  messageDesc(file_snakepit_worker_v1_worker, 18);
+  messageDesc(file_snakepit_worker_v1_worker, 20);
 
 /**
  * @generated from service snakepit.worker.v1.WorkerService
