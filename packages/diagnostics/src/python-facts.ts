@@ -4,6 +4,7 @@
  * is installed (it also reports the matrix libraries), else a small probe of its own.
  */
 import { execFile } from "node:child_process";
+import { isSnakepitError } from "@snakepit/core";
 import type { CompatModule } from "./compat-loader.js";
 
 export type CompatProbe = Awaited<ReturnType<CompatModule["probePython"]>>;
@@ -60,8 +61,7 @@ export async function pythonFacts(
     try {
       probe = await compat.probePython(executable, { libraries: [...packages, ...extraLibraries], timeoutMs: 20_000 });
     } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      throw new PythonProbeError(err instanceof Error ? err.message : String(err), code === "python_not_found");
+      throw new PythonProbeError(err instanceof Error ? err.message : String(err), isSnakepitError(err, "python_not_found"));
     }
     return {
       executable,
