@@ -72,8 +72,8 @@ export function replaceTable(markdown, codes, path) {
 
 /** Each generated file: its path and its text given the codes and the current text. */
 export const OUTPUTS = [
-  { path: "packages/core/src/gen/error-codes.ts", render: (codes) => renderTypeScript(codes) },
-  { path: "python/src/snakepit_bridge/_proto/error_codes.py", render: (codes) => renderPython(codes) },
+  { path: "packages/core/src/gen/error-codes.ts", render: renderTypeScript },
+  { path: "python/src/snakepit_bridge/_proto/error_codes.py", render: renderPython },
   { path: "docs/errors.md", render: (codes, current) => replaceTable(current, codes, "docs/errors.md") },
   {
     path: "packages/compat/README.md",

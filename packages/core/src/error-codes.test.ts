@@ -1,8 +1,9 @@
 // The one list of error codes (proto/snakepit/worker/v1/error_codes.json) against
 // everything that names codes: core's list, the Python worker's constants, and the
 // tables and lists in the docs.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { SNAKEPIT_ERROR_CODES } from "./errors.js";
@@ -14,7 +15,8 @@ interface SourceCode {
 }
 interface Generator {
   readonly ROOT: string;
-  readErrorCodes(): SourceCode[];
+  readonly SOURCE: string;
+  readErrorCodes(root?: string): SourceCode[];
   readonly OUTPUTS: readonly { path: string; render(codes: SourceCode[], current: string): string }[];
 }
 
@@ -59,5 +61,22 @@ describe("the one list of error codes", () => {
     expect(new Set([...pythonErrors.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]))).toEqual(new Set(names((c) => c.sentByWorker)));
     const coreErrors = read("packages/core/README.md").split("## Errors")[1]!.split("\n## ")[0]!;
     expect(new Set([...coreErrors.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]))).toEqual(new Set(names((c) => c.package === "@snakepit/core")));
+  });
+
+  it("refuses a list with a code twice or a row the tables cannot hold", () => {
+    const root = mkdtempSync(join(tmpdir(), "snakepit-codes-"));
+    try {
+      const write = (codes: unknown[]) => {
+        mkdirSync(dirname(join(root, generator.SOURCE)), { recursive: true });
+        writeFileSync(join(root, generator.SOURCE), JSON.stringify({ codes }));
+      };
+      const row = { code: "queue_full", package: "@snakepit/core", sentByWorker: false, when: "w", action: "a" };
+      write([row, row]);
+      expect(() => generator.readErrorCodes(root)).toThrow("queue_full is listed twice");
+      write([{ ...row, when: "a | b" }]);
+      expect(() => generator.readErrorCodes(root)).toThrow("queue_full.when must be one line");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
