@@ -1,6 +1,6 @@
-// Arrays through the pool, against the same numbers as JSON lists through a pipe and
-// through FastAPI + uvicorn with fetch (JSON and raw bytes), and against a shared-memory
-// experiment (/dev/shm files, mapped in Python, read with fs in Node).
+// Arrays through the pool (the local transport with and without its shared-memory path,
+// and the Connect transport), against the same numbers as JSON lists through a pipe and
+// through FastAPI + uvicorn with fetch (JSON and raw bytes).
 //
 //   node bench/arrays.mjs              # writes its section of docs/performance.md
 //   node bench/arrays.mjs --no-write   # print only
@@ -12,13 +12,13 @@
 // Reported per case: MB/s of array data moved (in + out, 10^6 bytes), p50 latency, and
 // CPU time per MiB moved in Node and in the Python process (/proc/PID/stat).
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createPool, ndarray, ndarrayStats, silentLogger } from "@snakepit/core";
+import { createPool, ndarray, ndarrayStats, processProfile, silentLogger } from "@snakepit/core";
 
 const { values: flags } = parseArgs({
   options: {
@@ -116,11 +116,13 @@ process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
-async function snakepitPool(transport) {
+/** `sharedMemoryMinBytes: false` keeps every byte on the socket (the default puts large ones in /dev/shm). */
+async function snakepitPool(transport, { sharedMemoryMinBytes } = {}) {
   return createPool({
-    name: `arrays-${transport}`,
+    name: `arrays-${transport}${sharedMemoryMinBytes === false ? "-socket" : ""}`,
     size: 1,
     transport,
+    profile: processProfile(sharedMemoryMinBytes === undefined ? {} : { sharedMemoryMinBytes }),
     logger: silentLogger,
     maxPayloadBytes: 80 * MiB,
     python: { executable: python, adapter: "arrays_peers:ArraysBenchAdapter", env: { PYTHONPATH: `${root}bench` } },
@@ -194,8 +196,8 @@ const machine = `${availableParallelism()} cores (${cpus()[0]?.model.trim()}), $
 const bigRows = [];
 const smallRows = [];
 
-log("arrays: snakepit, local transport");
-const local = await snakepitPool("local");
+log("arrays: snakepit, local transport, every byte on the socket");
+const local = await snakepitPool("local", { sharedMemoryMinBytes: false });
 const localPid = local.stats().perWorker[0].pid;
 const statsBefore = ndarrayStats();
 bigRows.push(
@@ -209,30 +211,27 @@ bigRows.push(
 );
 const statsAfter = ndarrayStats();
 const alignment = { views: statsAfter.views - statsBefore.views, copies: statsAfter.alignmentCopies - statsBefore.alignmentCopies };
-let shmLeft = 0;
-const shmPrefix = `snakepit-bench-${process.pid}-`;
-let shmSeq = 0;
+
+log("arrays: snakepit, local transport, large attachments through /dev/shm (the default)");
+const shmPool = await snakepitPool("local");
+const shmBefore = ndarrayStats();
 bigRows.push(
-  await measure("experiment: /dev/shm both ways (Node writes and reads with fs, Python maps)", {
-    call: async () => {
-      const nameIn = `${shmPrefix}${shmSeq++}`;
-      const nameOut = `${shmPrefix}${shmSeq++}`;
-      try {
-        writeFileSync(`/dev/shm/${nameIn}`, big, { mode: 0o600, flag: "wx" });
-        await local.execute("shm_roundtrip", { name_in: nameIn, name_out: nameOut, n: big.length });
-        const out = readFileSync(`/dev/shm/${nameOut}`);
-        return new Float32Array(out.buffer, out.byteOffset, out.byteLength / 4);
-      } finally {
-        for (const n of [nameIn, nameOut]) if (existsSync(`/dev/shm/${n}`)) unlinkSync(`/dev/shm/${n}`);
-      }
-    },
+  await measure("snakepit, `NDArray` (local, shared memory: the default over 1 MiB)", {
+    call: async () => (await shmPool.execute("roundtrip", { x: ndarray(big, [big.length]) })).data,
     check: checkBig,
-    pid: localPid,
+    pid: shmPool.stats().perWorker[0].pid,
     bytes: bigBytes,
     n: ROUNDS,
   }),
 );
-shmLeft = readdirSync("/dev/shm").filter((n) => n.startsWith(shmPrefix)).length;
+const shmAfter = ndarrayStats();
+const shmUse = {
+  sent: shmAfter.sharedSegmentsSent - shmBefore.sharedSegmentsSent,
+  received: shmAfter.sharedSegmentsReceived - shmBefore.sharedSegmentsReceived,
+  copies: shmAfter.alignmentCopies - shmBefore.alignmentCopies,
+};
+await shmPool.close();
+const shmLeft = readdirSync("/dev/shm").filter((n) => n.startsWith(`snakepit-${process.pid}-`)).length;
 smallRows.push(
   await measure("snakepit, `NDArray` (local socketpair)", {
     call: async () => (await local.execute("score", { x: ndarray(matrix, [ROWS, COLS]) })).data,
@@ -332,14 +331,14 @@ function table(rows) {
 }
 const byLabel = (rows, start) => rows.find((r) => r.label.startsWith(start) && !r.failed);
 const sp = byLabel(bigRows, "snakepit, `NDArray` (local");
-const shm = byLabel(bigRows, "experiment");
+const shm = byLabel(bigRows, "snakepit, `NDArray` (local, shared");
 const pipeBig = byLabel(bigRows, "JSON-lines pipe");
 const spSmall = byLabel(smallRows, "snakepit, `NDArray` (local");
 const pipeSmall = byLabel(smallRows, "JSON-lines pipe");
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(1)}x` : "n/a");
 
 const section = `<!-- bench/arrays.mjs: begin -->
-## Arrays: \`NDArray\` against JSON lists, FastAPI and shared memory
+## Arrays: \`NDArray\` against JSON lists and FastAPI, over the socket and shared memory
 
 \`node bench/arrays.mjs\` (part of \`pnpm bench\`), on ${machine}. One Python process per
 peer, sequential calls; MB/s counts the array bytes moved per call (in + out) in 10^6 bytes;
@@ -356,9 +355,10 @@ ${table(smallRows)}
 
 - The pool moved the 64 MiB round trip ${ratio(sp?.mbps, pipeBig?.mbps)} faster than the JSON-lines pipe with a list, and the
   500 x 64 call ran at ${ratio(pipeSmall?.p50Ms, spSmall?.p50Ms)} the pipe's speed at p50.
-- ${alignment.views + alignment.copies} arrays came back from Python in the 64 MiB runs: ${alignment.views} as views over the received bytes, ${alignment.copies} copied for alignment.
-- Shared memory (the experiment row): ${shm && sp ? `${shm.mbps.toFixed(0)} MB/s against the socket's ${sp.mbps.toFixed(0)} MB/s (${ratio(shm.mbps, sp.mbps)})` : "n/a"};
-  ${shmLeft} segment(s) left in /dev/shm. What it saves and what it cannot: see [arrays](arrays.md#shared-memory).
+- ${alignment.views + alignment.copies} arrays came back from Python over the socket in the 64 MiB runs: ${alignment.views} as views over the received bytes, ${alignment.copies} copied for alignment.
+- Shared memory (the pool's default for attachments of 1 MiB and more): ${shm && sp ? `${shm.mbps.toFixed(0)} MB/s against the socket's ${sp.mbps.toFixed(0)} MB/s (${ratio(shm.mbps, sp.mbps)})` : "n/a"};
+  ${shmUse.sent} segment(s) sent, ${shmUse.received} received, ${shmUse.copies} alignment copies, ${shmLeft} segment(s) left in /dev/shm
+  after the pool closed. Which copies remain: see [arrays](arrays.md#shared-memory).
 <!-- bench/arrays.mjs: end -->`;
 
 console.log(section);

@@ -13,7 +13,6 @@ everywhere; what differs is how the numbers travel.
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import sys
 from typing import Any
@@ -62,29 +61,6 @@ class ArraysBenchAdapter(Adapter):  # type: ignore[misc,valid-type]
     def score_list(self, rows: list[list[float]]) -> list[float]:
         """The same through the JSON codec, rows as lists."""
         return score(np.asarray(rows, dtype=np.float32)).tolist()
-
-    @tool
-    def shm_roundtrip(self, name_in: str, name_out: str, n: int) -> int:
-        """The shared-memory experiment: map /dev/shm/name_in (no copy), write it to name_out.
-
-        What a built-in shared-memory path would do for a round trip: the worker maps
-        the caller's segment and writes its result into a segment of its own, which
-        the caller reads (Node cannot map memory, so it reads with fs: a copy).
-        """
-        with open(f"/dev/shm/{name_in}", "rb") as f:
-            src = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
-        x = np.frombuffer(src, dtype="<f4", count=n)
-        fd = os.open(f"/dev/shm/{name_out}", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.ftruncate(fd, x.nbytes)
-            dst = mmap.mmap(fd, x.nbytes)
-        finally:
-            os.close(fd)
-        np.frombuffer(dst, dtype="<f4", count=n)[:] = x  # the one copy on this side
-        del x
-        dst.close()
-        src.close()
-        return n
 
 
 # ---- the JSON-lines pipe -------------------------------------------------------------

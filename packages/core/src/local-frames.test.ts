@@ -5,6 +5,8 @@ import {
   CallResponseSchema,
   DataFrameSchema,
   PayloadSchema,
+  SharedAttachmentSchema,
+  SharedMemoryReadySchema,
   StreamMessageSchema,
   ToolErrorSchema,
 } from "./gen/snakepit/worker/v1/worker_pb.js";
@@ -75,5 +77,38 @@ describe("hand-written local frames", () => {
 
     const end = toBinary(DataFrameSchema, create(DataFrameSchema, { callId: "c", kind: { case: "end", value: {} } }));
     expect(decodeFrame(end)).toEqual({ callId: "c", kind: "end" });
+  });
+
+  it("put shared attachments first in a call frame, decoding to what protobuf-es decodes", () => {
+    const shared = [
+      { index: 0, name: "snakepit-1-w.0-a0", length: 3 },
+      { index: 2, name: "snakepit-1-w.0-a1", length: 2 ** 40 },
+    ];
+    const ours = encodeCallFrame("execute", { ...call, attachments: [new Uint8Array(0), call.attachments[0]!, new Uint8Array(0)], shared }).subarray(4);
+    expect([...ours.subarray(0, 2)]).toEqual([0x8a, 0x01]); // DataFrame.shared (17), the worker's cue
+    const decoded = fromBinary(DataFrameSchema, ours);
+    expect(decoded.shared.map((s) => ({ index: s.index, name: s.name, length: Number(s.length) }))).toEqual(shared);
+    expect(decoded.kind.case).toBe("execute");
+  });
+
+  it("decode the worker's shared attachments and its shared_memory_ready frame", () => {
+    const result = create(CallResponseSchema, { outcome: { case: "result", value: create(PayloadSchema, { json: new Uint8Array([49]), attachments: [new Uint8Array(0)] }) } });
+    const body = toBinary(
+      DataFrameSchema,
+      create(DataFrameSchema, {
+        callId: "c1",
+        kind: { case: "result", value: result },
+        shared: [create(SharedAttachmentSchema, { index: 0, name: "snakepit-1-w.0-r0", length: 64n })],
+      }),
+    );
+    const frame = decodeFrame(body);
+    expect(frame.kind).toBe("result");
+    if (frame.kind !== "result") return;
+    expect(frame.shared).toEqual([{ index: 0, name: "snakepit-1-w.0-r0", length: 64 }]);
+    const ready = toBinary(
+      DataFrameSchema,
+      create(DataFrameSchema, { kind: { case: "sharedMemoryReady", value: create(SharedMemoryReadySchema, { prefix: "snakepit-1-w.0-", minBytes: 4096n }) } }),
+    );
+    expect(decodeFrame(ready)).toEqual({ callId: "", kind: "sharedMemoryReady", prefix: "snakepit-1-w.0-", minBytes: 4096 });
   });
 });

@@ -2,10 +2,13 @@
  * Shared memory on the local transport: large attachments travel through
  * /dev/shm segments, and no segment outlives its call, its worker or its pool.
  */
+import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isNDArray, ndarray, ndarrayStats, processProfile, type NDArray } from "@snakepit/core";
-import { TEST_TRANSPORT, fixturePool, rejectionOf } from "./helpers.js";
+import { sweepStaleSegments } from "../src/shm-segments.js";
+import { TEST_TRANSPORT, eventually, fixturePool, fixturesPath, isAlive, rejectionOf, venvPython } from "./helpers.js";
 
 const SHM = "snakepit_fixtures.shared_memory:SharedMemoryAdapter";
 const MIN = 64 * 1024;
@@ -154,6 +157,36 @@ describe("shared memory (local transport)", () => {
       const err = await rejectionOf(pool.execute("die_while_returning", { n: 4 << 20 }));
       expect(err.code).toBe("worker_crashed");
       expect(ourSegments()).toEqual([]);
+    }
+  });
+});
+
+describe("shared memory when Node itself dies", () => {
+  it.runIf(local)("the segments of a pool killed with SIGKILL mid-call are swept by the next pool", async () => {
+    const child = new URL("./fixtures/shm-child.mjs", import.meta.url).pathname;
+    const proc = spawn(process.execPath, [child, venvPython, fixturesPath, `shm-child-${process.pid}`], { stdio: ["ignore", "pipe", "inherit"] });
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: proc.stdout! }).once("line", resolve);
+        proc.once("exit", (code) => reject(new Error(`the child exited early with ${code}`)));
+      });
+      const { workerPid } = JSON.parse(line) as { workerPid: number };
+      await waitFor(() => ourSegments(proc.pid!).length === 1, "the child's argument segment");
+      proc.kill("SIGKILL");
+      await exited;
+      // The kernel kills the worker with its parent (PR_SET_PDEATHSIG), so nobody
+      // cleans up now: the argument segment stays until the next pool's first worker
+      // sweeps the names of dead Node pids.
+      await eventually(() => !isAlive(workerPid), 10_000, "the orphaned worker to exit");
+      expect(ourSegments(proc.pid!).length).toBeLessThanOrEqual(1);
+      await using pool = await shmPool("shm-sweeper");
+      expect(await pool.execute<string>("offer")).not.toBe("");
+      expect(ourSegments(proc.pid!)).toEqual([]);
+      expect(sweepStaleSegments()).toEqual([]);
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await exited;
     }
   });
 });

@@ -235,8 +235,9 @@ class LocalTransport:
             reason = f"broken frame: {exc!r}"
         finally:
             lane.release()  # here, by the only reader: no other thread is in a recv on it
-            if lane is self.data and self.shm is not None:
-                # The pool is gone or done with this worker: no segment of ours outlives it.
+            if self.shm is not None:
+                # Either lane ending means the pool is gone or done with this worker: no
+                # segment of this prefix outlives it (mappings in use stay valid).
                 self.shm.close(pool_gone=True)
         if not self._closing and self._on_lost is not None:
             self._on_lost(reason)
