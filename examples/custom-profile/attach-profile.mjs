@@ -2,7 +2,8 @@
 // that are already running (started by hand, by systemd, in a container...).
 // The pool brings queueing, deadlines, cancellation, sessions and stats; the
 // profile only says how to reach a worker and when it is gone.
-import { createConnectChannel, SnakepitError } from "@snakepit/core";
+import { SnakepitError } from "@snakepit/core";
+import { createConnectChannel } from "@snakepit/core/profile";
 
 /**
  * @param {{ addresses: string[], token?: string, healthIntervalMs?: number }} options

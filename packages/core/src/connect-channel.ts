@@ -23,7 +23,7 @@ import {
   type CallRequest,
   type StreamMessage,
 } from "./gen/snakepit/worker/v1/worker_pb.js";
-import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./worker-channel.js";
+import { ChannelFailure, type ChannelCallOptions, type ChannelSignal, type WorkerChannel } from "./worker-channel.js";
 
 export interface ConnectChannelTls {
   /** PEM of the CA that signed the worker's certificate (default: the system's CAs). */
@@ -102,12 +102,12 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
 
   const callOptions = (o: ChannelCallOptions | undefined) => {
     const out: { signal?: AbortSignal; timeoutMs?: number } = {};
-    if (o?.signal) out.signal = o.signal;
+    if (o?.signal) out.signal = toAbortSignal(o.signal);
     if (o?.timeoutMs !== undefined && o.timeoutMs <= MAX_TIMER_MS) out.timeoutMs = Math.max(1, Math.ceil(o.timeoutMs));
     return out;
   };
 
-  async function unary<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async function unary<T>(fn: () => Promise<T>, signal: ChannelSignal | undefined): Promise<T> {
     if (closed) throw new ChannelFailure("unavailable", "the channel was closed");
     try {
       return await fn();
@@ -144,7 +144,16 @@ export function createConnectChannel(options: ConnectChannelOptions): WorkerChan
   };
 }
 
-function toChannelFailure(err: unknown, signal: AbortSignal | undefined): ChannelFailure {
+/** Connect takes an AbortSignal; the pool's call signal is linked to one here. */
+function toAbortSignal(signal: ChannelSignal): AbortSignal {
+  if (signal instanceof AbortSignal) return signal;
+  const controller = new AbortController();
+  if (signal.aborted) controller.abort(signal.reason);
+  else signal.addEventListener("abort", () => controller.abort(signal.reason), { once: true });
+  return controller.signal;
+}
+
+function toChannelFailure(err: unknown, signal: ChannelSignal | undefined): ChannelFailure {
   if (err instanceof ChannelFailure) return err;
   const ce = ConnectError.from(err);
   // Connect reports an abort with the signal's own reason, whatever it was.

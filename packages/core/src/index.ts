@@ -21,7 +21,7 @@ export type {
 export type { JsonSchema, StreamingTool, ToolCallParameters, ToolTypes, TypedClient, TypedClientOptions, UnaryTool } from "./pool-types.js";
 export { typedClient } from "./typed-client.js";
 export { DEFAULTS } from "./options.js";
-export type { PoolOptions, ResolvedPoolOptions } from "./options.js";
+export type { PoolOptions } from "./options.js";
 export type { PoolSettings, ProfileName, PythonOptions, TransportName } from "./pool-settings.js";
 export { SNAKEPIT_ERROR_CODES, SnakepitError, isSnakepitError } from "./errors.js";
 export type { ConfigIssue, SnakepitErrorCode, SnakepitErrorDetails } from "./errors.js";
@@ -46,14 +46,12 @@ export type {
 } from "./events.js";
 export { processProfile, threadProfile } from "./process-profile.js";
 export type { LocalProfileOptions } from "./process-profile.js";
-export type { WorkerExit, WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext } from "./worker-profile.js";
-export { ChannelFailure } from "./worker-channel.js";
-export type { ChannelCallOptions, ChannelFailureKind, WorkerChannel } from "./worker-channel.js";
-export { createConnectChannel } from "./connect-channel.js";
-export { createLocalChannel } from "./local-channel.js";
-export type { LocalChannelOptions } from "./local-channel.js";
-export type { ConnectChannelOptions, ConnectInterceptor } from "./connect-channel.js";
+// A profile's own type (the `profile` option takes one) and what a worker reports; the
+// plumbing for writing profiles (channels, handles) is in @snakepit/core/profile.
+export type { WorkerProfile, WorkerRuntimeInfo } from "./worker-profile.js";
 export type { KillWorkerOptions, PoolControl, PoolPlugin, RestartPolicy } from "./plugin.js";
+export { registerPoolHooks } from "./pool-hooks.js";
+export type { PoolHooks } from "./pool-hooks.js";
 export { backoffDelay, isFailedStart } from "./backoff.js";
 export { consoleLogger, silentLogger } from "./logger.js";
 export type { Logger } from "./logger.js";

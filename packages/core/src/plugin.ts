@@ -7,6 +7,7 @@
 import type { SnakepitError } from "./errors.js";
 import type { PoolSettings } from "./pool-settings.js";
 import type { Pool, WorkerHealth } from "./pool-types.js";
+import type { PoolHooks } from "./pool-hooks.js";
 
 export interface RestartPolicy {
   /** Delay before the next attempt to start a replacement, after `failures` failed starts in a row (0 = the first try). */
@@ -29,10 +30,12 @@ export interface PoolControl {
   /** SIGKILL a worker now; its running calls fail with `error`; a replacement starts. */
   killWorker(workerId: string, options: KillWorkerOptions): void;
   /**
-   * Called synchronously each time a call is given to a worker, with the number of
-   * calls that worker has now been given. A recycleWorker() made from here takes
-   * the worker out of rotation before any other call can reach it.
+   * Take part in this pool's work: worker starts and exits, each call's start
+   * (with headers to add to) and end. Called for this pool only, synchronously;
+   * a hook that throws is logged and contained. Returns the function that removes them.
    */
+  addHooks(hooks: PoolHooks): () => void;
+  /** The same as addHooks({ onCallClaimed: listener }). */
   onClaim(listener: (workerId: string, requestsStarted: number) => void): () => void;
   /** How long to wait between attempts to start a replacement worker. */
   setRestartPolicy(policy: RestartPolicy): void;

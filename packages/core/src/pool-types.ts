@@ -74,6 +74,9 @@ export interface WorkerStats {
   readonly load: number;
   /** Calls it can run at once. */
   readonly capacity: number;
+  /** Calls given to it so far (counted when given, before they run). */
+  readonly requestsStarted: number;
+  /** @deprecated The same number as requestsStarted, under its old name. */
   readonly requestsServed: number;
   readonly uptimeMs: number;
   /** What the worker reported at start-up (interpreter, adapter, host, memory baseline); absent while starting. */
@@ -112,6 +115,12 @@ export interface RecycleOptions {
   drain?: "now" | "when-replaced";
   /** How long the old worker may take to finish its running calls before it is stopped. Default: closeTimeoutMs. */
   drainTimeoutMs?: number;
+  /**
+   * Reject with worker_start_failed (the start's own error as cause) when the
+   * replacement could not start, instead of resolving. Rolling replacements use
+   * it to stop the roll. Default false.
+   */
+  rejectIfNotReplaced?: boolean;
 }
 
 export interface PoolStats {
@@ -136,7 +145,10 @@ export interface PoolStats {
   readonly rejected: number;
   /** Workers that died unexpectedly and were replaced. */
   readonly crashes: number;
+  /** Workers replaced on purpose: recycled (age, requests, memory, by hand) or killed by a plugin. */
   readonly recycles: number;
+  /** Of those, workers killed by a plugin (hung, past a hard timeout) rather than drained. */
+  readonly kills: number;
   /**
    * Calls sent to a second worker because the first never started them: taken
    * back from behind a call that ran long, or pipelined on a worker that died.

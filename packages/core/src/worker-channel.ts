@@ -14,13 +14,30 @@ import type {
   StreamMessage,
 } from "./gen/snakepit/worker/v1/worker_pb.js";
 
+/**
+ * The part of AbortSignal a channel uses. The pool passes each call's own
+ * signal, which carries the caller's abort and the call's deadline (the pool
+ * keeps every call's deadline behind one timer); an AbortSignal fits too.
+ */
+export interface ChannelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
 export interface ChannelCallOptions {
   /**
    * Aborting ends the call on this side at once. It does not stop the tool in
    * the worker: the pool sends cancel() for that, once, and waits until it stopped.
+   * For execute() and stream() it also fires at the call's deadline.
    */
-  signal?: AbortSignal | undefined;
-  /** Deadline for the call, sent to the worker with it. */
+  signal?: ChannelSignal | undefined;
+  /**
+   * For requests other than calls (describe, health, cancel, drain): how long to
+   * wait. Calls carry their deadline in the request (deadlineUnixMs) and in the
+   * signal; a channel need not arm a timer of its own for them.
+   */
   timeoutMs?: number | undefined;
 }
 

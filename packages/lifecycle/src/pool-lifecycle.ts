@@ -1,11 +1,9 @@
 /**
- * Lifecycle for one pool: it watches core's events and decides when a worker is
+ * Lifecycle for one pool: it follows the pool through its hooks and decides when a worker is
  * replaced; the pool does the replacing (recycleWorker, killWorker), the
  * routing, and the failing of calls. Policy lives here, mechanism in core.
  */
-import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import {
-  SNAKEPIT_EVENTS,
   SnakepitError,
   backoffDelay,
   isFailedStart,
@@ -108,15 +106,20 @@ export class PoolLifecycle implements AttachedLifecycle {
 
   attach(): () => void {
     const pool = this.control.pool;
-    this.on(SNAKEPIT_EVENTS.workerReady, (e: WorkerReadyEvent) => this.onReady(e));
-    this.on(SNAKEPIT_EVENTS.workerExited, (e: WorkerExitedEvent) => this.onExited(e));
-    this.on(SNAKEPIT_EVENTS.workerStartFailed, (e: WorkerStartFailedEvent) => this.onStartFailed(e));
-    this.on(SNAKEPIT_EVENTS.workerRecycled, (e: WorkerRecycledEvent) => this.onRecycled(e));
-    if (this.o.hardTimeoutMs !== undefined) this.on(SNAKEPIT_EVENTS.requestStarted, (e: RequestStartedEvent) => this.onRequestStarted(e));
-    if (this.o.hardTimeoutMs !== undefined || this.o.maxMemoryBytes !== undefined) {
-      this.on(SNAKEPIT_EVENTS.requestFinished, (e: RequestFinishedEvent) => this.onRequestFinished(e));
-    }
-    this.unsubscribers.push(this.control.onClaim((id, n) => this.guard("onClaim", () => this.onClaim(id, n))));
+    // Our own pool's hooks (core calls them for this pool only, errors contained).
+    const hard = this.o.hardTimeoutMs !== undefined;
+    const finished = hard || this.o.maxMemoryBytes !== undefined;
+    this.unsubscribers.push(
+      this.control.addHooks({
+        onWorkerReady: (e) => this.guard("onWorkerReady", () => this.onReady(e)),
+        onWorkerExit: (e) => this.guard("onWorkerExit", () => this.onExited(e)),
+        onWorkerStartFailed: (e) => this.guard("onWorkerStartFailed", () => this.onStartFailed(e)),
+        onWorkerRecycled: (e) => this.guard("onWorkerRecycled", () => this.onRecycled(e)),
+        onCallClaimed: (id, n) => this.guard("onCallClaimed", () => this.onClaim(id, n)),
+        ...(hard ? { onCallStart: (e: RequestStartedEvent) => this.guard("onCallStart", () => this.onRequestStarted(e)) } : {}),
+        ...(finished ? { onCallEnd: (e: RequestFinishedEvent) => this.guard("onCallEnd", () => this.onRequestFinished(e)) } : {}),
+      }),
+    );
     // The replacement delay is ours: failed starts in a row plus recent early crashes.
     this.control.setRestartPolicy({ delayMs: () => this.restartDelay() });
 
@@ -139,14 +142,6 @@ export class PoolLifecycle implements AttachedLifecycle {
       );
     }
     return () => this.dispose();
-  }
-
-  private on<E>(name: string, handler: (e: E) => void): void {
-    const listener = (m: unknown) => {
-      if ((m as { pool?: unknown }).pool === this.control.pool && !this.disposed) this.guard(name, () => handler(m as E));
-    };
-    subscribe(name, listener);
-    this.unsubscribers.push(() => unsubscribe(name, listener));
   }
 
   /** A bug here must not break the pool's own bookkeeping (nor become an uncaught exception). */

@@ -1,7 +1,7 @@
 /**
- * One call instruments every Snakepit pool in the process: spans and trace
- * propagation from the request events, metrics from the request and worker
- * events plus `pool.stats()`. It uses the global OpenTelemetry providers unless
+ * One call instruments every Snakepit pool in the process, through core's
+ * process-wide pool hooks: spans and trace propagation from the call hooks,
+ * metrics from the call and worker hooks plus `pool.stats()`. It uses the global OpenTelemetry providers unless
  * others are passed in; with no SDK registered the spans and instruments are
  * OpenTelemetry's no-ops.
  */
@@ -14,20 +14,8 @@ import {
   type Tracer,
   type TracerProvider,
 } from "@opentelemetry/api";
-import type {
-  Pool,
-  PoolClosedEvent,
-  PoolCreatedEvent,
-  RequestFinishedEvent,
-  RequestQueuedEvent,
-  RequestStartedEvent,
-  Snakepit,
-  WorkerExitedEvent,
-  WorkerReadyEvent,
-  WorkerRecycledEvent,
-} from "@snakepit/core";
+import { registerPoolHooks, type Pool, type PoolHooks, type Snakepit } from "@snakepit/core";
 import { INSTRUMENTATION_SCOPE } from "./attributes.js";
-import { onEvent } from "./channels.js";
 import { PoolRegistry } from "./pool-registry.js";
 import { RequestMetrics } from "./request-metrics.js";
 import { RequestSpans } from "./request-spans.js";
@@ -54,33 +42,26 @@ export interface InstrumentSnakepitOptions {
 }
 
 export interface SnakepitInstrumentation {
-  /** Stop: unsubscribe from every event, end the spans of calls still running, remove the gauges. Idempotent. */
+  /** Stop: remove the hooks, end the spans of calls still running, remove the gauges. Idempotent. */
   disable(): void;
 }
 
 export function instrumentSnakepit(options: InstrumentSnakepitOptions = {}): SnakepitInstrumentation {
   const registry = new PoolRegistry();
   for (const target of options.pools ?? []) registry.add(target);
-  const unsubscribe: Array<() => void> = [];
   const learn = (e: { pool: Pool }) => registry.add(e.pool);
-
-  unsubscribe.push(
-    onEvent<PoolCreatedEvent>("poolCreated", learn),
-    onEvent<RequestQueuedEvent>("requestQueued", learn),
-    onEvent<PoolClosedEvent>("poolClosed", (e) => registry.remove(e.pool)),
-  );
+  // Core calls these hooks for every pool in the process; the trace context is
+  // added to a call's headers in onCallStart, before the call is sent.
+  const hooks: PoolHooks = {
+    onPoolCreated: learn,
+    onCallQueued: learn,
+    onPoolClosed: (e) => registry.remove(e.pool),
+  };
 
   let spans: RequestSpans | undefined;
   if (options.traces !== false) {
     const tracer: Tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
-    const s = new RequestSpans({ tracer: () => tracer, propagator: options.propagator });
-    spans = s;
-    unsubscribe.push(
-      onEvent<WorkerReadyEvent>("workerReady", (e) => s.onWorkerReady(e)),
-      onEvent<WorkerExitedEvent>("workerExited", (e) => s.onWorkerExited(e)),
-      onEvent<RequestStartedEvent>("requestStarted", (e) => s.onStarted(e)),
-      onEvent<RequestFinishedEvent>("requestFinished", (e) => s.onFinished(e)),
-    );
+    spans = new RequestSpans({ tracer: () => tracer, propagator: options.propagator });
   }
 
   let meters: RequestMetrics | undefined;
@@ -95,27 +76,40 @@ export function instrumentSnakepit(options: InstrumentSnakepitOptions = {}): Sna
       }
       return meter;
     };
-    const m = new RequestMetrics(currentMeter, registry);
-    meters = m;
-    m.start();
-    unsubscribe.push(
-      onEvent<RequestStartedEvent>("requestStarted", learn),
-      onEvent<RequestFinishedEvent>("requestFinished", (e) => {
-        learn(e);
-        m.onFinished(e);
-      }),
-      onEvent<WorkerReadyEvent>("workerReady", learn),
-      onEvent<WorkerRecycledEvent>("workerRecycled", (e) => m.onRecycled(e)),
-      onEvent<WorkerExitedEvent>("workerExited", (e) => m.onExited(e)),
-    );
+    meters = new RequestMetrics(currentMeter, registry);
+    meters.start();
   }
+
+  const s = spans;
+  const m = meters;
+  hooks.onWorkerReady = (e) => {
+    if (m) learn(e);
+    s?.onWorkerReady(e);
+  };
+  hooks.onWorkerExit = (e) => {
+    s?.onWorkerExited(e);
+    m?.onExited(e);
+  };
+  hooks.onCallStart = (e) => {
+    if (m) learn(e);
+    s?.onStarted(e);
+  };
+  hooks.onCallEnd = (e) => {
+    s?.onFinished(e);
+    if (m) {
+      learn(e);
+      m.onFinished(e);
+    }
+  };
+  if (m) hooks.onWorkerRecycled = (e) => m.onRecycled(e);
+  const unregister = registerPoolHooks(hooks);
 
   let disabled = false;
   return {
     disable() {
       if (disabled) return;
       disabled = true;
-      for (const off of unsubscribe.splice(0)) off();
+      unregister();
       spans?.endOpen();
       meters?.stop();
     },

@@ -2,7 +2,7 @@
  * Reading a channel failure: did the host go away (refused, reset, unreachable),
  * is it draining, or did it refuse our token?
  */
-import { ChannelFailure } from "@snakepit/core";
+import { ChannelFailure } from "@snakepit/core/profile";
 
 const NETWORK_CODES = new Set([
   "ECONNREFUSED",

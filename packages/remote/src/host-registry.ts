@@ -5,7 +5,8 @@
  * DNS endpoints are re-resolved on a period while a pool uses the profile, and
  * at once when a host is lost.
  */
-import type { Logger, WorkerChannel } from "@snakepit/core";
+import type { Logger } from "@snakepit/core";
+import type { WorkerChannel } from "@snakepit/core/profile";
 import { resolveEndpoints, type ParsedEndpoint } from "./endpoints.js";
 import { describeFailure } from "./failure.js";
 import type { HostState, RemoteHostEvent, RemoteHostSnapshot } from "./host-events.js";

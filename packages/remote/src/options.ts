@@ -1,4 +1,5 @@
-import { invalidConfigError, unknownOptionIssue, type ConfigIssue, type ConnectChannelOptions, type WorkerChannel } from "@snakepit/core";
+import { invalidConfigError, unknownOptionIssue, type ConfigIssue } from "@snakepit/core";
+import { type ConnectChannelOptions, type WorkerChannel } from "@snakepit/core/profile";
 
 /** TLS settings of the Connect channel (core does not export the type by name). */
 export type RemoteTlsOptions = NonNullable<ConnectChannelOptions["tls"]>;

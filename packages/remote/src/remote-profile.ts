@@ -4,7 +4,8 @@
  * capacity it reports (its threads), so the pool's least-loaded selection and
  * session affinity work across hosts; the pool's size is how many hosts it uses.
  */
-import { createConnectChannel, SnakepitError, type WorkerChannel, type WorkerProfile, type WorkerStartContext } from "@snakepit/core";
+import { SnakepitError, type WorkerProfile } from "@snakepit/core";
+import { createConnectChannel, type WorkerChannel, type WorkerStartContext } from "@snakepit/core/profile";
 import { classify, describeFailure } from "./failure.js";
 import type { RemoteHostSnapshot } from "./host-events.js";
 import { HostRegistry, type Host } from "./host-registry.js";

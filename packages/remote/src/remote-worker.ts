@@ -5,14 +5,8 @@
  * check on an interval, over a connection of its own, that ejects a host which
  * stops answering (a cut cable resets nothing) and notices one that drains.
  */
-import {
-  ChannelFailure,
-  type ChannelCallOptions,
-  type WorkerChannel,
-  type WorkerExit,
-  type WorkerHandle,
-  type WorkerRuntimeInfo,
-} from "@snakepit/core";
+import { type WorkerRuntimeInfo } from "@snakepit/core";
+import { ChannelFailure, type ChannelCallOptions, type WorkerChannel, type WorkerExit, type WorkerHandle } from "@snakepit/core/profile";
 import { classify, describeFailure, networkErrorCode } from "./failure.js";
 import type { Host, HostRegistry, HostUser } from "./host-registry.js";
 

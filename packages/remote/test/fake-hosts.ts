@@ -3,7 +3,7 @@
  * worker server that is up, refuses connections, hangs (cable cut), drains, or
  * checks a token. No sockets, no Python.
  */
-import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "@snakepit/core";
+import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "@snakepit/core/profile";
 
 type CallRequest = Parameters<WorkerChannel["execute"]>[0];
 
