@@ -178,6 +178,7 @@ import { runDoctor, serveDiagnostics } from "@snakepit/diagnostics";
 import { lifecycle } from "@snakepit/lifecycle";
 import { instrumentSnakepit } from "@snakepit/otel";
 import { remoteProfile } from "@snakepit/remote";
+import { createConnectChannel, type WorkerHandle } from "@snakepit/core/profile";
 
 const options: PoolOptions = { size: 1, python: { adapter: "tools:Tools" }, plugins: [lifecycle({ maxRequests: 100 })] };
 export async function main(): Promise<number> {
@@ -192,7 +193,8 @@ export async function main(): Promise<number> {
     await pool.close();
   }
 }
-export const unused = [probePython, runDoctor, serveDiagnostics, instrumentSnakepit, remoteProfile] as const;
+export const unused = [probePython, runDoctor, serveDiagnostics, instrumentSnakepit, remoteProfile, createConnectChannel] as const;
+export type Handle = WorkerHandle;
 `,
   );
   const tsc = sh(join(app, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], { cwd: app, env });
@@ -228,8 +230,8 @@ export const unused = [probePython, runDoctor, serveDiagnostics, instrumentSnake
   check("tsc with tsc --init's settings, skipLibCheck off and no DOM library", tscInit.status === 0, tscInit.stdout.slice(-4000));
 
   // 6. require(esm) of every package.
-  const req = sh(process.execPath, ["-e", PACKAGES.map((p) => `require("@snakepit/${p}");`).join("")], { cwd: app, env });
-  check("require() of every package (require(esm) on Node 20.19+)", req.status === 0, req.stderr.slice(-2000));
+  const req = sh(process.execPath, ["-e", [...PACKAGES.map((p) => `require("@snakepit/${p}");`), `require("@snakepit/core/profile");`].join("")], { cwd: app, env });
+  check("require() of every package and of @snakepit/core/profile (require(esm) on Node 20.19+)", req.status === 0, req.stderr.slice(-2000));
 
   // 7. A pool of the app's own adapter, started from another directory.
   writeFileSync(

@@ -110,7 +110,12 @@ export class HookSet {
     if (this.find(hook) === undefined && !channel.hasSubscribers) return;
     const message = build();
     this.call(hook, message);
-    if (channel.hasSubscribers) channel.publish(message);
+    if (!channel.hasSubscribers) return;
+    // Observers get the headers as sent, in a copy: what they add is not sent (hooks steer, channels watch).
+    if (hook === "onCallStart") {
+      const started = message as EventOf<"onCallStart">;
+      channel.publish({ ...started, headers: { ...started.headers } });
+    } else channel.publish(message);
   }
 
   claimed(workerId: string, requestsStarted: number): void {

@@ -34,6 +34,8 @@ export interface FakeProfileOptions {
   deadSwallows?: boolean;
   /** How long after kill() the exit is seen. Default 0. */
   exitAfterKillMs?: number;
+  /** Sees each call request as the worker receives it (headers, deadline). */
+  onRequest?: (request: CallRequest) => void;
 }
 
 export interface FakeProfile extends WorkerProfile {
@@ -100,6 +102,7 @@ export function fakeProfile(options: FakeProfileOptions = {}): FakeProfile {
         }
         if (worker.dead || broken) return Promise.reject(new ChannelFailure("unavailable", "the worker's socket closed"));
         worker.calls.push(req.tool);
+        options.onRequest?.(req);
         return guarded(o, (resolve) => {
           setTimeout(() => resolve(response({ worker: worker.id, tool: req.tool })), replyFor(req.tool));
         });
