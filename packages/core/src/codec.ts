@@ -8,8 +8,10 @@
  * JSON.stringify honours it (so a Date travels as its ISO string); a
  * Uint8Array (a Buffer too) travels as bytes; an NDArray (see ndarray.ts) and
  * any other typed array (as a 1-d array) travel as an ndarray placeholder with
- * their bytes as an attachment.
+ * their bytes as an attachment; an apache-arrow Table (see arrow.ts) as an Arrow
+ * IPC stream.
  */
+import { ARROW_TAG, arrowTableToIPC, decodeArrowTable, looksLikeArrowTable } from "./arrow.js";
 import { SnakepitError } from "./errors.js";
 import { NDARRAY_TAG, decodeNDArray, isNDArray, ndarrayPlaceholder, typedArrayAsNDArray } from "./ndarray.js";
 
@@ -57,8 +59,8 @@ function rejectReason(value: unknown, inArray: boolean): string | undefined {
         if (value instanceof Set) return "Set is not supported (pass an array)";
         return `${name} instances are not supported (pass a plain object, or give the class a toJSON() method)`;
       }
-      if (Object.hasOwn(value, BYTES_TAG) || Object.hasOwn(value, BIGINT_TAG) || Object.hasOwn(value, NDARRAY_TAG))
-        return `the keys "${BYTES_TAG}", "${BIGINT_TAG}" and "${NDARRAY_TAG}" are reserved`;
+      if (Object.hasOwn(value, BYTES_TAG) || Object.hasOwn(value, BIGINT_TAG) || Object.hasOwn(value, NDARRAY_TAG) || Object.hasOwn(value, ARROW_TAG))
+        return `the keys "${BYTES_TAG}", "${BIGINT_TAG}", "${NDARRAY_TAG}" and "${ARROW_TAG}" are reserved`;
       return undefined;
     }
   }
@@ -116,6 +118,16 @@ class Walker {
       if (array !== undefined) {
         this.attachments.push(array.bytes);
         return ndarrayPlaceholder(array, this.attachments.length - 1);
+      }
+      if (looksLikeArrowTable(value)) {
+        let ipc: Uint8Array;
+        try {
+          ipc = arrowTableToIPC(value);
+        } catch (err) {
+          throw new EncodeFailure(path, err instanceof Error ? err.message : errorText(err), { cause: err });
+        }
+        this.attachments.push(ipc);
+        return { [ARROW_TAG]: this.attachments.length - 1 };
       }
     }
     if ((typeof value === "object" && value !== null) || typeof value === "bigint") {
@@ -236,7 +248,7 @@ export function encodeValue(value: unknown, label: string, maxBytes: number): En
   return { json, attachments, size };
 }
 
-const MARKER = /"\$snakepit:(?:bytes|bigint|ndarray)"/;
+const MARKER = /"\$snakepit:(?:bytes|bigint|ndarray|arrow)"/;
 
 /**
  * Decode a value from the wire. Binary attachments come back as Uint8Array,
@@ -259,6 +271,7 @@ export function decodeValue(json: Uint8Array, attachments: readonly Uint8Array[]
     }
     if (keys[0] === BIGINT_TAG) return BigInt(String(rec[BIGINT_TAG]));
     if (keys[0] === NDARRAY_TAG) return decodeNDArray(rec[NDARRAY_TAG], attachments);
+    if (keys[0] === ARROW_TAG) return decodeArrowTable(rec[ARROW_TAG], attachments);
     return v;
   });
 }

@@ -161,6 +161,28 @@ describe("shared memory (local transport)", () => {
   });
 });
 
+describe("Arrow tables (when both sides have Arrow)", () => {
+  it("an apache-arrow Table arrives as a pyarrow.Table, and one returned comes back a Table, through a segment when large", async () => {
+    await using pool = await shmPool("arrow");
+    if (!(await pool.execute<boolean>("has_pyarrow"))) return;
+    const { tableFromArrays } = await import("apache-arrow");
+    const n = 50_000;
+    const x = Float64Array.from({ length: n }, (_, i) => i);
+    const before = ndarrayStats();
+    const info = await pool.execute<Record<string, unknown>>("table_info", { t: tableFromArrays({ x, s: Array.from({ length: n }, (_, i) => `r${i}`) }) });
+    expect(info).toEqual({ type: "Table", rows: n, columns: ["x", "s"], sum: (n * (n - 1)) / 2 });
+    const table = await pool.execute<import("apache-arrow").Table>("make_table", { n });
+    expect(table.numRows).toBe(n);
+    expect(table.getChild("x")!.get(n - 1)).toBe(n - 1);
+    expect(table.getChild("s")!.get(7)).toBe("r7");
+    if (local) {
+      expect(ndarrayStats().sharedSegmentsSent - before.sharedSegmentsSent).toBe(1);
+      expect(ndarrayStats().sharedSegmentsReceived - before.sharedSegmentsReceived).toBe(1);
+    }
+    expect(ourSegments()).toEqual([]);
+  });
+});
+
 describe("shared memory when Node itself dies", () => {
   it.runIf(local)("the segments of a pool killed with SIGKILL mid-call are swept by the next pool", async () => {
     const child = new URL("./fixtures/shm-child.mjs", import.meta.url).pathname;

@@ -5,6 +5,8 @@
 * ``{"$snakepit:ndarray": {"dtype", "shape", "order", "data": N}}`` is an array whose
   elements are ``attachments[N]`` (see :mod:`snakepit_bridge.ndarray`): a numpy array,
   or without numpy a memoryview / :class:`~snakepit_bridge.ndarray.ArrayData`.
+* ``{"$snakepit:arrow": N}`` is a ``pyarrow.Table`` whose Arrow IPC stream is
+  ``attachments[N]`` (see :mod:`snakepit_bridge.arrow`).
 * Everything else is plain JSON; nothing is pickled.
 """
 
@@ -17,7 +19,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import ndarray, shm
+from . import arrow, ndarray, shm
+from .arrow import ARROW_KEY
 from .ndarray import NDARRAY_KEY, ArrayData
 
 BYTES_KEY = "$snakepit:bytes"
@@ -123,10 +126,14 @@ def _to_plain(value: Any, path: str, attachments: list[bytes], seen: set[int]) -
     array_value = _array_to_plain(value, path, attachments, seen)
     if array_value is not _NOT_AN_ARRAY:
         return array_value
+    table = arrow.as_table(value)
+    if table is not None:
+        _attach(attachments, arrow.to_ipc(table))
+        return {ARROW_KEY: len(attachments) - 1}
     raise EncodeError(
         path,
         f"{_type_name(value)} is not supported "
-        "(return None, bool, int, float, str, bytes, list, tuple, dict or a numpy array)",
+        "(return None, bool, int, float, str, bytes, list, tuple, dict, a numpy array or a pyarrow Table)",
     )
 
 
@@ -191,7 +198,7 @@ def _dict_to_plain(
                 f"dict key {key!r} of type {_type_name(key)} is not supported (keys must be str)",
             )
         out[str(key)] = _to_plain(item, f"{path}[{key!r}]", attachments, seen)
-    if len(out) == 1 and (BYTES_KEY in out or BIGINT_KEY in out or NDARRAY_KEY in out):
+    if len(out) == 1 and (BYTES_KEY in out or BIGINT_KEY in out or NDARRAY_KEY in out or ARROW_KEY in out):
         # Would decode as a placeholder on the other side, i.e. not round-trip.
         (key,) = out
         raise EncodeError(path, f"a dict whose only key is {key!r} is reserved by snakepit")
@@ -232,6 +239,16 @@ def decode(json_bytes: bytes, attachments: Sequence[bytes]) -> Any:
                 return ndarray.decode(obj[NDARRAY_KEY], attachments)
             except ndarray.ArrayError as exc:
                 raise DecodeError(f"{NDARRAY_KEY} placeholder: {exc}") from None
+        if ARROW_KEY in obj:
+            index = obj[ARROW_KEY]
+            if type(index) is not int or not 0 <= index < len(attachments):
+                raise DecodeError(
+                    f"{ARROW_KEY} placeholder {index!r} does not match any of {len(attachments)} attachment(s)"
+                )
+            try:
+                return arrow.from_ipc(attachments[index])
+            except arrow.ArrowError as exc:
+                raise DecodeError(f"{ARROW_KEY} placeholder: {exc}") from None
         if BIGINT_KEY in obj:
             digits = obj[BIGINT_KEY]
             if not isinstance(digits, str):
