@@ -77,7 +77,9 @@ export interface WorkerExitedEvent extends PoolRef {
   readonly expected: boolean;
   readonly stderrTail: readonly string[];
   readonly uptimeMs: number;
-  /** Calls it was given. */
+  /** Calls it was given (counted when given, before they ran). */
+  readonly requestsStarted: number;
+  /** @deprecated The same number as requestsStarted, under its old name. */
   readonly requestsServed: number;
   /** Calls it answered (a result or the tool's own error). */
   readonly requestsCompleted: number;
@@ -88,6 +90,9 @@ export interface WorkerRecycledEvent extends PoolRef {
   readonly workerId: string;
   readonly reason: string;
   readonly uptimeMs: number;
+  /** Calls it was given. */
+  readonly requestsStarted: number;
+  /** @deprecated The same number as requestsStarted, under its old name. */
   readonly requestsServed: number;
   readonly detail?: Record<string, unknown>;
 }

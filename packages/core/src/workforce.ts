@@ -154,6 +154,7 @@ export class Workforce implements Starvation {
       expected: !crashed,
       stderrTail: exit.stderrTail,
       uptimeMs,
+      requestsStarted: slot.requestsStarted,
       requestsServed: slot.requestsStarted,
       requestsCompleted: slot.requestsCompleted,
       inFlight: wasRunning,
@@ -316,6 +317,7 @@ export class Workforce implements Starvation {
       workerId,
       reason: options.reason ?? "manual",
       uptimeMs: Date.now() - old.readyAt,
+      requestsStarted: old.requestsStarted,
       requestsServed: old.requestsStarted,
       ...(options.detail ? { detail: options.detail } : {}),
     }));
@@ -371,6 +373,7 @@ export class Workforce implements Starvation {
       workerId,
       reason: options.reason,
       uptimeMs: slot.uptimeMs(),
+      requestsStarted: slot.requestsStarted,
       requestsServed: slot.requestsStarted,
       ...(options.detail ? { detail: options.detail } : {}),
     }));
