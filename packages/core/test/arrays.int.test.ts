@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { isNDArray, ndarray, type NDArray } from "@snakepit/core";
-import { fixturePool, rejectionOf } from "./helpers.js";
+import { isNDArray, ndarray, ndarrayStats, processProfile, type NDArray } from "@snakepit/core";
+import { TEST_TRANSPORT, fixturePool, rejectionOf } from "./helpers.js";
 
 const ARRAYS = "snakepit_fixtures.arrays:ArraysAdapter";
 
@@ -120,4 +120,19 @@ describe("arrays between Node and Python", () => {
     const data = y.data as Float32Array;
     for (const i of [0, 1, 999, 1000, n - 1]) expect(data[i]).toBe(x[i]! * 2);
   });
+
+  it("large arrays over the socket arrive where a typed array can view them (no alignment copy)", async (ctx) => {
+    if (!numpy) ctx.skip();
+    await using pool = await fixturePool(ARRAYS, { name: "arrays-aligned", profile: processProfile({ sharedMemoryMinBytes: false }) });
+    const before = ndarrayStats();
+    const got = await pool.execute<Record<string, NDArray>>("echo", {
+      value: { a: new Float64Array(40_000).fill(1.5), b: new Int8Array(3), c: new Float32Array(30_001).fill(2), d: new BigInt64Array(20_000).fill(3n) },
+    });
+    expect(got["a"]!.data).toBeInstanceOf(Float64Array);
+    expect((got["d"]!.data as BigInt64Array)[19_999]).toBe(3n);
+    // Over the local transport the worker places each attachment of a large reply at a
+    // multiple of 8; the Connect transport's framing does not.
+    if (TEST_TRANSPORT === "local") expect(ndarrayStats().alignmentCopies - before.alignmentCopies).toBe(0);
+  });
 });
+

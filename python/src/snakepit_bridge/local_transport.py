@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import call_context, errors, shm, wire
+from .frame_parts import frame_parts
 from ._proto import worker_pb2
 from .engine import Engine
 
@@ -40,6 +41,10 @@ _HEADER = struct.Struct(">I")
 STREAM_WINDOW = 16
 # Room for the envelope around a maximal payload (framing, the other fields).
 FRAME_HEADROOM_BYTES = 1024 * 1024
+# Replies from this size on leave as parts of one gather write, their attachments aligned.
+GATHER_MIN_BYTES = 64 * 1024
+# The most buffers one sendmsg takes (Linux's IOV_MAX).
+_IOV_MAX = 1024
 # How long close() waits for a control reply being written (e.g. drain's).
 _REPLY_GRACE_S = 0.5
 
@@ -105,6 +110,25 @@ class _Lane:
             return True
         except OSError:
             return False  # the pool is gone: the reader sees EOF and stops the worker
+
+    def send_parts(self, parts: list[Any]) -> bool:
+        """Write one frame given as parts, without joining them (sendmsg); False if it failed."""
+        views = [memoryview(p).cast("B") for p in parts if len(p)]
+        i = 0
+        try:
+            with self._write_lock:
+                while i < len(views):
+                    sent = self.sock.sendmsg(views[i : i + _IOV_MAX])
+                    while sent and i < len(views):
+                        if sent >= len(views[i]):
+                            sent -= len(views[i])
+                            i += 1
+                        else:
+                            views[i] = views[i][sent:]
+                            sent = 0
+            return True
+        except OSError:
+            return False
 
     def close(self) -> None:
         try:
@@ -360,24 +384,32 @@ class LocalTransport:
         finally:
             self._replied()
 
+    def _send_reply(self, call_id: str, number: int, response: bytes, extra: bytes = b"") -> bool:
+        """One result or chunk frame; a large one as parts (no joined copy, attachments aligned)."""
+        if len(response) >= GATHER_MIN_BYTES:
+            parts = frame_parts(call_id, number, response, extra)
+            if parts is not None:
+                return self.data.send_parts(parts)
+        return self.data.send(_frame(call_id, number, response, extra))
+
     def _run_unary(self, call_id: str, request: Any) -> None:
         if self.shm is None:
-            self.data.send(_frame(call_id, _RESULT, self.engine.execute_encoded(request)))
+            self._send_reply(call_id, _RESULT, self.engine.execute_encoded(request))
             return
         # Large result attachments go into segments lent to the codec for this call.
         with shm.lend(self.shm.writer()) as segments:
             response = self.engine.execute_encoded(request)
         if not segments.entries:
-            self.data.send(_frame(call_id, _RESULT, response))
+            self._send_reply(call_id, _RESULT, response)
             return
         if response[:1] != _RESULT_PAYLOAD_TAG:  # an error took the result's place
             segments.discard()
-            self.data.send(_frame(call_id, _RESULT, response))
+            self._send_reply(call_id, _RESULT, response)
             return
         shared = worker_pb2.DataFrame(
             shared=[worker_pb2.SharedAttachment(index=i, name=n, length=k) for i, n, k in segments.entries]
         ).SerializeToString()
-        if self.data.send(_frame(call_id, _RESULT, response, shared)):
+        if self._send_reply(call_id, _RESULT, response, shared):
             segments.handed_over()
         else:
             segments.discard()
@@ -411,7 +443,7 @@ class LocalTransport:
             for message in messages:
                 if not credits.take(lambda: tracker.is_cancelled(call_id)):
                     break  # cancelled, or the pool stopped reading: closing `messages` closes the tool
-                self.data.send(_frame(call_id, _CHUNK, message))
+                self._send_reply(call_id, _CHUNK, message)
         except BaseException as exc:  # noqa: BLE001 - the engine never raises; be sure of it
             log.error("local stream %s failed", call_id, exc_info=exc)
         finally:
