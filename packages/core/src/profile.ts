@@ -10,3 +10,5 @@ export type { ConnectChannelOptions, ConnectInterceptor } from "./connect-channe
 export { createLocalChannel } from "./local-channel.js";
 export type { LocalChannelOptions } from "./local-channel.js";
 export type { ResolvedPoolOptions } from "./options.js";
+export { memoryProfile } from "./memory-profile.js";
+export type { MemoryProfileOptions, MemoryTool, MemoryToolContext } from "./memory-profile.js";
