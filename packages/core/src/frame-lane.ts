@@ -9,8 +9,8 @@
 import type { Duplex } from "node:stream";
 
 export interface FrameLane {
-  /** Queue one frame (already length-prefixed) for this tick's write. */
-  send(frame: Uint8Array): void;
+  /** Queue one frame (already length-prefixed; or as parts, written in order, not joined) for this tick's write. */
+  send(frame: Uint8Array | readonly Uint8Array[]): void;
   /** True once the socket closed or failed; send() is then a no-op. */
   readonly closed: boolean;
   destroy(): void;
@@ -93,7 +93,8 @@ export function createFrameLane(o: FrameLaneOptions): FrameLane {
         socket.cork();
         queueMicrotask(uncork);
       }
-      socket.write(frame);
+      if (frame instanceof Uint8Array) socket.write(frame);
+      else for (const part of frame) if (part.byteLength) socket.write(part);
     },
     get closed() {
       return closed;

@@ -34,7 +34,7 @@ import {
 } from "./gen/snakepit/worker/v1/worker_pb.js";
 import { createDeadlineTimer } from "./deadline-timer.js";
 import { createFrameLane } from "./frame-lane.js";
-import { decodeFrame, encodeCallFrame, encodeFrame, type IncomingFrame, type Outcome } from "./local-frames.js";
+import { GATHER_MIN_BYTES, decodeFrame, encodeCallFrame, encodeCallFrameParts, encodeFrame, type IncomingFrame, type Outcome } from "./local-frames.js";
 import { createSegmentLedger, type SharedMemoryOffer } from "./shm-ledger.js";
 import { ChannelFailure, type ChannelCallOptions, type WorkerChannel } from "./worker-channel.js";
 
@@ -204,18 +204,20 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   /** Send a call; returns the segments made for its arguments (unlink them when it settles). */
   function sendCall(kind: "execute" | "stream", request: CallRequest): string[] {
     const placed = segments.place(request.args?.attachments ?? []);
-    data.send(
-      encodeCallFrame(kind, {
-        callId: request.callId,
-        tool: request.tool,
-        json: request.args?.json ?? new Uint8Array(0),
-        attachments: placed.attachments,
-        shared: placed.shared,
-        sessionId: request.sessionId,
-        deadlineUnixMs: Number(request.deadlineUnixMs),
-        headers: request.headers,
-      }),
-    );
+    const call = {
+      callId: request.callId,
+      tool: request.tool,
+      json: request.args?.json ?? new Uint8Array(0),
+      attachments: placed.attachments,
+      shared: placed.shared,
+      sessionId: request.sessionId,
+      deadlineUnixMs: Number(request.deadlineUnixMs),
+      headers: request.headers,
+    };
+    let inline = 0;
+    for (const a of placed.attachments) inline += a.byteLength;
+    // Large attachments leave as they are (a gather write), small calls as one buffer.
+    data.send(inline >= GATHER_MIN_BYTES ? encodeCallFrameParts(kind, call) : encodeCallFrame(kind, call));
     return placed.names;
   }
 

@@ -10,7 +10,7 @@ import {
   StreamMessageSchema,
   ToolErrorSchema,
 } from "./gen/snakepit/worker/v1/worker_pb.js";
-import { decodeFrame, encodeCallFrame } from "./local-frames.js";
+import { decodeFrame, encodeCallFrame, encodeCallFrameParts } from "./local-frames.js";
 
 const call = {
   callId: "pool-1f",
@@ -110,5 +110,19 @@ describe("hand-written local frames", () => {
       create(DataFrameSchema, { kind: { case: "sharedMemoryReady", value: create(SharedMemoryReadySchema, { prefix: "snakepit-1-w.0-", minBytes: 4096n }) } }),
     );
     expect(decodeFrame(ready)).toEqual({ callId: "", kind: "sharedMemoryReady", prefix: "snakepit-1-w.0-", minBytes: 4096 });
+  });
+
+  it("encode a call as parts that join to the very bytes of the one-buffer frame, the attachments not copied", () => {
+    const big = new Float64Array(20_000).fill(2.5);
+    const bytes = new Uint8Array(big.buffer);
+    for (const variant of [
+      { ...call, attachments: [bytes, new Uint8Array(0), call.attachments[0]!] },
+      { ...call, json: new Uint8Array(0), sessionId: "", deadlineUnixMs: 0, headers: {}, attachments: [bytes] },
+      { ...call, attachments: [new Uint8Array(0), bytes], shared: [{ index: 0, name: "snakepit-1-w.0-a0", length: 300_000 }] },
+    ]) {
+      const parts = encodeCallFrameParts("execute", variant);
+      expect(Buffer.concat(parts).equals(Buffer.from(encodeCallFrame("execute", variant)))).toBe(true);
+      expect(parts.some((p) => p === bytes)).toBe(true); // the caller's own memory
+    }
   });
 });

@@ -58,23 +58,16 @@ export interface OutgoingCall {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A call frame, already prefixed with its 4-byte big-endian length. */
-export function encodeCallFrame(kind: "execute" | "stream", call: OutgoingCall): Uint8Array {
-  const req = new BinaryWriter();
-  req.tag(REQ_CALL_ID, WireType.LengthDelimited).string(call.callId);
-  req.tag(REQ_TOOL, WireType.LengthDelimited).string(call.tool);
-  req.tag(REQ_ARGS, WireType.LengthDelimited).fork();
-  if (call.json.byteLength) req.tag(PAYLOAD_JSON, WireType.LengthDelimited).bytes(call.json);
-  for (const a of call.attachments) req.tag(PAYLOAD_ATTACHMENTS, WireType.LengthDelimited).bytes(a);
-  req.join();
-  if (call.sessionId) req.tag(REQ_SESSION, WireType.LengthDelimited).string(call.sessionId);
-  if (call.deadlineUnixMs) req.tag(REQ_DEADLINE, WireType.Varint).int64(call.deadlineUnixMs);
-  for (const key in call.headers) {
-    req.tag(REQ_HEADERS, WireType.LengthDelimited).fork();
-    req.tag(1, WireType.LengthDelimited).string(key);
-    req.tag(2, WireType.LengthDelimited).string(call.headers[key]!);
-    req.join();
-  }
+/** Calls whose attachments add up to this many bytes go out as parts (encodeCallFrameParts). */
+export const GATHER_MIN_BYTES = 64 * 1024;
+
+/** Tag and length of a length-delimited field whose content follows elsewhere. */
+function fieldHead(field: number, length: number): Uint8Array {
+  return new BinaryWriter().tag(field, WireType.LengthDelimited).uint32(length).finish();
+}
+
+/** The DataFrame's own fields (shared first, then call_id) and the call's tag, length-prefixed. */
+function frameHead(kind: "execute" | "stream", call: OutgoingCall, requestLength: number): Uint8Array {
   const frame = new BinaryWriter();
   frame.raw(new Uint8Array(4)); // room for the length prefix
   // First in the frame (worker.proto): the worker tells at its first bytes whether to map segments.
@@ -86,9 +79,60 @@ export function encodeCallFrame(kind: "execute" | "stream", call: OutgoingCall):
     frame.join();
   }
   frame.tag(DF_CALL_ID, WireType.LengthDelimited).string(call.callId);
-  frame.tag(kind === "execute" ? DF_EXECUTE : DF_STREAM, WireType.LengthDelimited).bytes(req.finish());
+  frame.tag(kind === "execute" ? DF_EXECUTE : DF_STREAM, WireType.LengthDelimited).uint32(requestLength);
   const out = frame.finish();
-  new DataView(out.buffer, out.byteOffset, 4).setUint32(0, out.byteLength - 4);
+  new DataView(out.buffer, out.byteOffset, 4).setUint32(0, out.byteLength - 4 + requestLength); // the request follows the head
+  return out;
+}
+
+/** The CallRequest fields after args (session, deadline, headers). */
+function requestTail(call: OutgoingCall, req: BinaryWriter): BinaryWriter {
+  if (call.sessionId) req.tag(REQ_SESSION, WireType.LengthDelimited).string(call.sessionId);
+  if (call.deadlineUnixMs) req.tag(REQ_DEADLINE, WireType.Varint).int64(call.deadlineUnixMs);
+  for (const key in call.headers) {
+    req.tag(REQ_HEADERS, WireType.LengthDelimited).fork();
+    req.tag(1, WireType.LengthDelimited).string(key);
+    req.tag(2, WireType.LengthDelimited).string(call.headers[key]!);
+    req.join();
+  }
+  return req;
+}
+
+/**
+ * The same frame as encodeCallFrame, as parts to write one after the other: the
+ * JSON and the attachments are the caller's own memory, never copied here (the
+ * socket, corked for the tick, writes them with one writev).
+ */
+export function encodeCallFrameParts(kind: "execute" | "stream", call: OutgoingCall): Uint8Array[] {
+  const head = new BinaryWriter();
+  head.tag(REQ_CALL_ID, WireType.LengthDelimited).string(call.callId);
+  head.tag(REQ_TOOL, WireType.LengthDelimited).string(call.tool);
+  const inner: Uint8Array[] = [];
+  if (call.json.byteLength) inner.push(fieldHead(PAYLOAD_JSON, call.json.byteLength), call.json);
+  for (const a of call.attachments) inner.push(fieldHead(PAYLOAD_ATTACHMENTS, a.byteLength), a);
+  let payloadLength = 0;
+  for (const part of inner) payloadLength += part.byteLength;
+  head.tag(REQ_ARGS, WireType.LengthDelimited).uint32(payloadLength);
+  const requestHead = head.finish();
+  const tail = requestTail(call, new BinaryWriter()).finish();
+  const requestLength = requestHead.byteLength + payloadLength + tail.byteLength;
+  return [frameHead(kind, call, requestLength), requestHead, ...inner, tail];
+}
+
+/** A call frame, already prefixed with its 4-byte big-endian length. */
+export function encodeCallFrame(kind: "execute" | "stream", call: OutgoingCall): Uint8Array {
+  const req = new BinaryWriter();
+  req.tag(REQ_CALL_ID, WireType.LengthDelimited).string(call.callId);
+  req.tag(REQ_TOOL, WireType.LengthDelimited).string(call.tool);
+  req.tag(REQ_ARGS, WireType.LengthDelimited).fork();
+  if (call.json.byteLength) req.tag(PAYLOAD_JSON, WireType.LengthDelimited).bytes(call.json);
+  for (const a of call.attachments) req.tag(PAYLOAD_ATTACHMENTS, WireType.LengthDelimited).bytes(a);
+  req.join();
+  const request = requestTail(call, req).finish();
+  const head = frameHead(kind, call, request.byteLength);
+  const out = new Uint8Array(head.byteLength + request.byteLength);
+  out.set(head);
+  out.set(request, head.byteLength);
   return out;
 }
 

@@ -158,7 +158,7 @@ class _Lane:
                     raise ValueError(f"frame of {length} bytes is over the limit of {self.max_frame}")
                 if len(buf) < 4 + length:
                     if length > len(chunk):  # a large frame: read the rest straight into place
-                        buf += self._read_exact(4 + length - len(buf))
+                        yield self._read_large(buf, length), False
                         continue
                     break
                 data = bytes(buf[4 : 4 + length])
@@ -169,16 +169,24 @@ class _Lane:
                 return  # the pool closed its end
             buf += view[:n]
 
-    def _read_exact(self, n: int) -> bytearray:
-        out = bytearray(n)
+    def _read_large(self, buf: bytearray, length: int) -> bytes | bytearray:
+        """A frame of ``length`` bytes whose start is in ``buf`` (emptied), the rest read into place.
+
+        The socket writes straight into the frame's own buffer: no joining of reads. protobuf
+        (upb) parses a bytearray as it is; the hand decoder (pure-Python protobuf) wants bytes.
+        """
+        out = bytearray(length)
         view = memoryview(out)
-        got = 0
-        while got < n:
+        got = len(buf) - 4
+        view[:got] = memoryview(buf)[4:]
+        del buf[:]
+        while got < length:
             k = self.sock.recv_into(view[got:])
             if k == 0:
                 raise EOFError("the pool closed the socket mid-frame")
             got += k
-        return out
+        view.release()
+        return bytes(out) if wire.HAND_DECODE else out
 
 
 class LocalTransport:
