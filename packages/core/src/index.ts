@@ -59,3 +59,4 @@ export { resolvePythonExecutable } from "./python-executable.js";
 export type { ResolvedExecutable } from "./python-executable.js";
 export { isNDArray, ndarray, ndarrayStats } from "./ndarray.js";
 export type { NDArray, NDArrayData, NDArrayOptions } from "./ndarray.js";
+export type { NDArrayStats } from "./ndarray.js";
