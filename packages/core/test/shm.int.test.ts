@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isNDArray, ndarray, ndarrayStats, processProfile, type NDArray } from "@snakepit/core";
+import { isNDArray, ndarray, ndarrayStats, processProfile, threadProfile, type NDArray } from "@snakepit/core";
 import { sweepStaleSegments } from "../src/shm-segments.js";
 import { TEST_TRANSPORT, eventually, fixturePool, fixturesPath, isAlive, rejectionOf, venvPython } from "./helpers.js";
 
@@ -158,6 +158,36 @@ describe("shared memory (local transport)", () => {
       expect(err.code).toBe("worker_crashed");
       expect(ourSegments()).toEqual([]);
     }
+  });
+});
+
+describe("shared memory with streams and threads", () => {
+  it("a stream's large argument arrives mapped; its chunks travel on the socket; nothing is left", async () => {
+    if (!numpy) return;
+    await using pool = await shmPool("shm-stream");
+    const x = Float64Array.from({ length: MIN }, (_, i) => i);
+    const parts: NDArray[] = [];
+    for await (const chunk of pool.stream<{ backing: string; part: NDArray }>("chunks_of", { x, size: MIN / 4 })) {
+      expect(chunk.backing).toBe(local ? "mmap" : "bytes");
+      parts.push(chunk.part);
+    }
+    expect(parts).toHaveLength(4);
+    expect(parts[3]!.data[MIN / 4 - 1]).toBe(MIN - 1);
+    expect(ourSegments()).toEqual([]);
+  });
+
+  it("concurrent calls on the thread profile each own their segments", async () => {
+    if (!numpy) return;
+    await using pool = await fixturePool("snakepit_fixtures.shared_memory:ThreadedSharedMemoryAdapter", {
+      name: "shm-threads",
+      profile: threadProfile({ sharedMemoryMinBytes: MIN }),
+      threadsPerWorker: 4,
+    });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => pool.execute<NDArray>("echo", { value: new Float32Array(MIN).fill(i) })),
+    );
+    results.forEach((r, i) => expect([r.data[0], r.data[MIN - 1]]).toEqual([i, i]));
+    expect(ourSegments()).toEqual([]);
   });
 });
 

@@ -8,8 +8,9 @@ pyarrow is optional: only a tool that imported it can return a ``pyarrow.Table``
 
 from __future__ import annotations
 
-import sys
 from typing import Any
+
+from .ndarray import imported
 
 ARROW_KEY = "$snakepit:arrow"
 
@@ -20,7 +21,7 @@ class ArrowError(ValueError):
 
 def as_table(value: Any) -> Any | None:
     """``value`` as a pyarrow Table if it is a Table or RecordBatch, else None (pyarrow not imported: None)."""
-    pa = sys.modules.get("pyarrow")
+    pa = imported("pyarrow")
     if pa is None:
         return None
     if isinstance(value, pa.Table):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import array
 import json
 import math
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -147,7 +146,7 @@ def _array_to_plain(value: Any, path: str, attachments: list[bytes], seen: set[i
     JSON number or bool it equals; one of another kind becomes a 0-d array.
     """
     try:
-        np = sys.modules.get("numpy")  # only a tool that imported numpy can hand us its arrays
+        np = ndarray.imported("numpy")  # only a tool that imported numpy can hand us its arrays
         if np is not None and isinstance(value, np.ndarray):
             segments = shm.current()
             if segments is not None and value.nbytes >= segments.min_bytes:

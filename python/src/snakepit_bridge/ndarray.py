@@ -239,12 +239,32 @@ def decode(spec: object, attachments: Any) -> Any:
 
 
 def _numpy() -> Any:
-    """numpy if it is installed (imported on the first array that arrives), else None."""
-    np = sys.modules.get("numpy")
-    if np is not None:
-        return np
+    """numpy if it is installed (imported on the first array that arrives), else None.
+
+    Always through ``import``: a module another thread is still importing is in
+    sys.modules half made, and the import statement is what waits for it.
+    """
+    global _numpy_missing
+    if _numpy_missing:
+        return None
     try:
         import numpy  # noqa: PLC0415 - optional, and only once an array arrives
     except ImportError:
+        _numpy_missing = True
         return None
     return numpy
+
+
+_numpy_missing = False
+
+
+def imported(name: str) -> Any:
+    """The module ``name`` if some code has finished importing it, else None (never imports it).
+
+    A value of its types can exist only once its import finished; a module that is
+    still being imported by another thread does not count.
+    """
+    module = sys.modules.get(name)
+    if module is None or getattr(getattr(module, "__spec__", None), "_initializing", False):
+        return None
+    return module
