@@ -118,7 +118,9 @@ def test_a_large_result_goes_into_a_segment_that_the_pool_then_owns(lanes: Lanes
     with open(os.path.join(shm.SHM_DIR, ref.name), "rb") as f:
         assert f.read() == array.array("d", range(4096)).tobytes()
     transport = served.worker.local
-    assert transport is not None and transport.shm is not None and transport.shm.unreported == set()
+    assert transport is not None and transport.shm is not None
+    owner = transport.shm
+    wait_until(lambda: owner.unreported == set())  # handed over once the write returned
     small = served.client.execute(request("doubles", call_id="r2", n=8))
     assert codec.decode(small.result.json, small.result.attachments).tolist() == list(range(8))
 
