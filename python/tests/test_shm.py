@@ -46,11 +46,14 @@ def prefix(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv(shm.OFFER_ENV, f"{name}:{MIN}")
     yield name
     for leftover in _ours(name):
-        os.unlink(os.path.join(shm.SHM_DIR, leftover))
+        os.unlink(os.path.join(_SHM_DIR, leftover))
+
+
+_SHM_DIR = shm.SHM_DIR  # the real one, also while a test patches it
 
 
 def _ours(prefix: str) -> list[str]:
-    return sorted(n for n in os.listdir(shm.SHM_DIR) if n.startswith(prefix))
+    return sorted(n for n in os.listdir(_SHM_DIR) if n.startswith(prefix))
 
 
 def _write_segment(name: str, data: bytes) -> None:
@@ -154,3 +157,14 @@ def test_codec_writes_large_values_into_lent_segments_only(prefix: str) -> None:
     assert _ours(prefix) == []
     _, outside = codec.encode({"big": b"z" * MIN})
     assert outside == [b"z" * MIN]
+
+
+def test_a_segment_that_cannot_be_made_leaves_the_value_inline(prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    owner = shm.SharedMemory(prefix, MIN)
+    monkeypatch.setattr(shm, "SHM_DIR", "/nonexistent-snakepit-shm")  # as when /dev/shm is full
+    with shm.lend(owner.writer()) as segments:
+        json_bytes, attachments = codec.encode({"big": b"z" * MIN, "arr": array.array("i", range(MIN))})
+    assert segments.entries == [] and owner.unreported == set()
+    assert attachments == [b"z" * MIN, array.array("i", range(MIN)).tobytes()]
+    assert codec.decode(json_bytes, attachments)["big"] == b"z" * MIN
+

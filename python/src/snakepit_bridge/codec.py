@@ -152,9 +152,14 @@ def _array_to_plain(value: Any, path: str, attachments: list[bytes], seen: set[i
             if segments is not None and value.nbytes >= segments.min_bytes:
                 # Straight into a shared-memory segment: the only copy of the elements.
                 spec = ndarray.numpy_layout(value)
-                attachments.append(b"")
+                try:
+                    segments.put_numpy(len(attachments), value, spec["order"])
+                except OSError:  # /dev/shm full, say: this one travels inline
+                    spec, data = ndarray.numpy_spec(value)
+                    attachments.append(data)
+                else:
+                    attachments.append(b"")
                 spec["data"] = len(attachments) - 1
-                segments.put_numpy(spec["data"], value, spec["order"])
                 return {NDARRAY_KEY: spec}
             spec, data = ndarray.numpy_spec(value)
         elif np is not None and isinstance(value, np.generic):
@@ -180,10 +185,14 @@ def _attach(attachments: list[bytes], data: Any) -> None:
     """Append ``data`` as the next attachment, or put it in a segment lent for this call."""
     segments = shm.current()
     if segments is not None and len(data) >= segments.min_bytes:
-        attachments.append(b"")
-        segments.put_bytes(len(attachments) - 1, data)
-    else:
-        attachments.append(bytes(data))
+        try:
+            segments.put_bytes(len(attachments), data)
+        except OSError:  # /dev/shm full, say: this one travels inline
+            pass
+        else:
+            attachments.append(b"")
+            return
+    attachments.append(bytes(data))
 
 
 def _dict_to_plain(
