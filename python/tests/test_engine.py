@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
 
 from serving import EngineFactory
 from helpers import chunk_value, details, request, result_of, wait_until
 from sample_adapters import Probe, SingleThreaded
 
+from snakepit_bridge import Adapter, codec, tool
 from snakepit_bridge._proto import worker_pb2
 from snakepit_bridge.adapters.showcase import ShowcaseAdapter
 from snakepit_bridge.worker import Worker
@@ -259,3 +264,111 @@ def test_every_method_is_safe_from_many_threads(make_engine: EngineFactory) -> N
         results = list(pool.map(client, range(8)))
     assert results == [[n + i for i in range(50)] for n in range(8)]
     assert engine.health().requests_started == 400 and engine.health().active_calls == 0
+
+
+class Color(enum.IntEnum):
+    RED = 1
+
+
+class Text(str):
+    pass
+
+
+class Gives(Adapter):
+    """Returns the very object it was made with (no round trip through JSON first)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    @tool
+    def give(self) -> Any:
+        return self.value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, False, 0, -1, 2**53 - 1, -(2**53 - 1), 2**53, -(2**60), 1.5, -0.0, 1e300, 5e-324,
+     "", "plain", 'quote " and \\ and \n', "é🐍", "\ud800 lone surrogate", Color.RED, Text("sub"), [1], {"a": None}],
+)
+def test_every_result_encodes_as_the_codec_does(make_engine: EngineFactory, value: Any) -> None:
+    # Scalars take a fast path past the codec's walk: it must give the codec's bytes.
+    json_bytes, attachments = codec.encode(value, root="result")
+    response = make_engine(Gives(value)).execute(request("give"))
+    assert response.result.json == json_bytes and list(response.result.attachments) == attachments
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_non_finite_float_result_is_still_a_python_error(make_engine: EngineFactory, value: float) -> None:
+    error = make_engine(Gives(value)).execute(request("give")).error
+    assert error.code == "python_error" and "result of tool 'give' is not JSON-serialisable" in error.message
+
+
+def test_a_scalar_result_over_the_limit_is_too_large(make_engine: EngineFactory) -> None:
+    engine = make_engine(ShowcaseAdapter(), spec=SHOWCASE, max_message_bytes=100)
+    error = engine.execute(request("echo", value="x" * 200)).error
+    assert error.code == "payload_too_large" and details(error) == {"size": 202, "limit": 100}
+    assert "result of tool 'echo' is 202 bytes encoded" in error.message
+
+
+class Defaults(Adapter):
+    @tool
+    def greet(self, name: str = "world", *, punctuation: str = "!") -> str:
+        return f"hello {name}{punctuation}"
+
+    @tool
+    def needs(self, x: int) -> int:
+        return x
+
+    @tool
+    def only_by_position(self, x: int = 7, /) -> int:
+        return x
+
+
+@pytest.mark.parametrize("args_json", [b"", b"{}", b"{ }", b" {}"])
+def test_empty_arguments_take_the_defaults_or_name_what_is_missing(make_engine: EngineFactory, args_json: bytes) -> None:
+    engine = make_engine(Defaults())
+
+    def call(name: str) -> worker_pb2.CallResponse:
+        return engine.execute(worker_pb2.CallRequest(call_id="e", tool=name, args=worker_pb2.Payload(json=args_json)))
+
+    assert result_of(call("greet")) == "hello world!"
+    assert result_of(call("only_by_position")) == 7
+    missing = call("needs").error
+    assert missing.code == "invalid_argument" and "'x'" in missing.message and "needs(x: int) -> int" in missing.message
+
+
+def test_a_tool_without_parameters_refuses_arguments(make_engine: EngineFactory) -> None:
+    error = make_engine(ShowcaseAdapter(), spec=SHOWCASE).execute(request("noop", extra=1)).error
+    assert error.code == "invalid_argument" and "'extra'" in error.message
+
+
+def test_a_wrapper_put_on_the_instance_before_the_engine_is_what_runs(make_engine: EngineFactory) -> None:
+    # The thread-safety checker wraps tools this way; the engine resolves each tool once.
+    adapter = ShowcaseAdapter()
+    original = adapter.add
+    adapter.add = lambda a, b: ("wrapped", original(a, b))  # type: ignore[method-assign]
+    assert result_of(make_engine(adapter, spec=SHOWCASE).execute(request("add", a=1, b=2))) == ["wrapped", 3]
+
+
+def test_one_slot_runs_calls_from_many_threads_one_at_a_time(make_engine: EngineFactory) -> None:
+    # threads=1 over a transport with a thread per connection (Connect): never two at once.
+    inside = 0
+    most = 0
+    lock = threading.Lock()
+
+    class Counting(Adapter):
+        @tool
+        def enter(self) -> None:
+            nonlocal inside, most
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            time.sleep(0.002)
+            with lock:
+                inside -= 1
+
+    engine = make_engine(Counting(), threads=1)
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda i: engine.execute(request("enter", call_id=f"e{i}")), range(24)))
+    assert all(r.WhichOneof("outcome") == "result" for r in responses)
+    assert most == 1 and engine.health().active_calls == 0 and engine.health().requests_started == 24

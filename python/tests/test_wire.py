@@ -117,3 +117,21 @@ def test_results_encode_like_protobuf(json: bytes, attachments: list[bytes]) -> 
     payload = worker_pb2.Payload(json=json, attachments=attachments)
     assert wire.encode_result(json, attachments) == worker_pb2.CallResponse(result=payload).SerializeToString()
     assert wire.encode_result(json, attachments) == worker_pb2.StreamMessage(chunk=payload).SerializeToString()
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 128, 300, 20000])
+def test_results_of_every_small_size_encode_like_protobuf(size: int) -> None:
+    # Around the one-byte length fast path: Payload{json} + its field up to 127 bytes.
+    json = b"7" * size
+    payload = worker_pb2.Payload(json=json)
+    assert wire.encode_result(json, []) == worker_pb2.CallResponse(result=payload).SerializeToString()
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 16383, 16384])
+@pytest.mark.parametrize("number", [1, 6, 15, 16, 100])
+def test_field_bytes_is_protobuf_s_length_delimited_field(number: int, size: int) -> None:
+    data = b"z" * size
+    tag = wire.varint((number << 3) | 2)
+    assert wire.field_bytes(number, data) == tag + wire.varint(size) + data
+    if number == 1 and size:  # proto3 leaves an empty json out
+        assert wire.field_bytes(1, data) == worker_pb2.Payload(json=data).SerializeToString()

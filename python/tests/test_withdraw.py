@@ -40,3 +40,31 @@ def test_a_call_that_already_ran_is_not_withdrawn() -> None:
     tracker.begin(c)
     tracker.end(c)
     assert tracker.withdraw("c1") is False
+
+
+def test_calls_that_ran_thousands_of_calls_ago_are_still_not_withdrawn() -> None:
+    # The tracker remembers at least the last 4096 ids begun.
+    tracker = CallTracker()
+    for i in range(4096 * 3):
+        c = ctx(f"c{i}")
+        tracker.begin(c)
+        tracker.end(c)
+    assert all(tracker.withdraw(f"c{i}") is False for i in range(4096 * 2, 4096 * 3))
+    assert tracker.withdraw("never-sent") is True
+
+
+def test_calls_sharing_an_id_are_tracked_apart() -> None:
+    tracker = CallTracker()
+    first, second, third = ctx("same"), ctx("same"), ctx("same")
+    for c in (first, second, third):
+        tracker.begin(c)
+    assert tracker.active_calls == 3 and tracker.requests_started == 3
+    tracker.end(second)
+    assert tracker.cancel("same", "cancel_rpc") is True
+    assert first.cancelled and third.cancelled and not second.cancelled
+    assert tracker.is_cancelled("same")
+    tracker.end(first)
+    assert not tracker.wait_finished("same", 0.0)  # the third still runs
+    tracker.end(third)
+    assert tracker.wait_finished("same", 0.0) and tracker.active_calls == 0
+    assert tracker.cancel("same", "cancel_rpc") is False  # remembered as an early cancel instead

@@ -5,33 +5,48 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from .invoke import bind_arguments
+from . import errors
+from .errors import ToolError
 from .tool import ToolSpec
 
-
-class Bound:
-    """What call_tool needs of inspect.BoundArguments, for arguments that plainly fit."""
-
-    __slots__ = ("kwargs",)
-    args: tuple[Any, ...] = ()
-
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        self.kwargs = kwargs
+#: Positional and keyword arguments of one call.
+Arguments = tuple[tuple[Any, ...], dict[str, Any]]
 
 
-class FastBinding:
-    """When by-name arguments can be passed straight through as **kwargs."""
+def bind_arguments(spec: ToolSpec, kwargs: dict[str, Any]) -> inspect.BoundArguments:
+    """Bind by-name arguments to the tool's signature before calling it.
 
-    __slots__ = ("names", "required", "usable", "extra_ok")
+    Doing this up front means a TypeError raised *inside* the tool is reported as a
+    python_error rather than being mistaken for bad arguments.
+    """
+    positional: list[Any] = []
+    rest = dict(kwargs)
+    for param in spec.signature.parameters.values():
+        # Positional-only parameters can only be filled positionally; take them by name.
+        if param.kind is not inspect.Parameter.POSITIONAL_ONLY or param.name not in rest:
+            break
+        positional.append(rest.pop(param.name))
+    try:
+        return spec.signature.bind(*positional, **rest)
+    except TypeError as exc:
+        raise ToolError(
+            errors.INVALID_ARGUMENT,
+            f"invalid arguments for tool {spec.name!r}: {exc}; "
+            f"signature: {spec.render_signature()}",
+        ) from None
 
-    def __init__(self, names: frozenset[str], required: frozenset[str], usable: bool, extra_ok: bool) -> None:
-        self.names = names
-        self.required = required
-        self.usable = usable
-        self.extra_ok = extra_ok
 
-    @classmethod
-    def of(cls, spec: ToolSpec) -> FastBinding:
+class Binding:
+    """How one tool's by-name arguments become a call, worked out once per tool.
+
+    Arguments that plainly fit (every required name there, no unknown name, no
+    positional-only parameter) pass straight through as ``**kwargs``; anything else
+    goes through inspect's binder, which binds it or explains the mismatch.
+    """
+
+    __slots__ = ("spec", "names", "required", "usable", "extra_ok", "empty_ok")
+
+    def __init__(self, spec: ToolSpec) -> None:
         names: set[str] = set()
         required: set[str] = set()
         usable = True
@@ -45,7 +60,13 @@ class FastBinding:
                 names.add(param.name)
                 if param.default is inspect.Parameter.empty:
                     required.add(param.name)
-        return cls(frozenset(names), frozenset(required), usable, extra_ok)
+        self.spec = spec
+        self.names = frozenset(names)
+        self.required = frozenset(required)
+        self.usable = usable
+        self.extra_ok = extra_ok
+        #: No arguments at all bind (nothing is required): such a call is ``tool()``.
+        self.empty_ok = _binds_without_arguments(spec.signature)
 
     def fits(self, kwargs: dict[str, Any]) -> bool:
         if not self.usable:
@@ -53,17 +74,16 @@ class FastBinding:
         keys = kwargs.keys()
         return self.required <= keys and (self.extra_ok or keys <= self.names)
 
+    def bind(self, kwargs: dict[str, Any]) -> Arguments:
+        if self.fits(kwargs):
+            return (), kwargs
+        bound = bind_arguments(self.spec, kwargs)  # slow path: binds, or explains the mismatch
+        return bound.args, bound.kwargs
 
-class Binder:
-    """Binds arguments per tool; skips inspect's binder when they plainly fit."""
 
-    def __init__(self) -> None:
-        self._fast: dict[str, FastBinding] = {}
-
-    def bind(self, spec: ToolSpec, kwargs: dict[str, Any]) -> Any:
-        fast = self._fast.get(spec.name)
-        if fast is None:
-            fast = self._fast[spec.name] = FastBinding.of(spec)
-        if fast.fits(kwargs):
-            return Bound(kwargs)
-        return bind_arguments(spec, kwargs)  # slow path: binds, or explains the mismatch
+def _binds_without_arguments(signature: inspect.Signature) -> bool:
+    try:
+        signature.bind()
+    except TypeError:
+        return False
+    return True

@@ -33,7 +33,6 @@ class CallContext:
         self,
         call_id: str = "",
         tool: str = "",
-        *,
         session_id: str = "",
         deadline: float | None = None,
         headers: Mapping[str, str] | None = None,
@@ -48,7 +47,8 @@ class CallContext:
         # Created on first use: most calls finish without anyone waiting on them,
         # and an Event (a Condition and two locks) costs more than a no-op call.
         self._event: threading.Event | None = None
-        self._callbacks: list[Callable[[], None]] = []
+        # Also made on first use (on_cancel): most calls register no callback.
+        self._callbacks: list[Callable[[], None]] | None = None
         # Set by the worker: arms a timer that cancels the call at its deadline. Only
         # something that waits to be woken (cancel_event, on_cancel) needs that timer;
         # ``cancelled`` and ``check()`` read the clock. So it is armed on first such use.
@@ -109,11 +109,11 @@ class CallContext:
             if self.cancel_reason is not None:
                 return False
             self.cancel_reason = reason
-            callbacks, self._callbacks = self._callbacks, []
+            callbacks, self._callbacks = self._callbacks, None
             event = self._event
         if event is not None:
             event.set()
-        for callback in callbacks:
+        for callback in callbacks or ():
             callback()
         return True
 
@@ -122,11 +122,13 @@ class CallContext:
         self._need_deadline_timer()
         with _STATE_LOCK:
             if self.cancel_reason is None:
+                if self._callbacks is None:
+                    self._callbacks = []
                 self._callbacks.append(callback)
 
                 def remove() -> None:
                     with _STATE_LOCK:
-                        if callback in self._callbacks:
+                        if self._callbacks is not None and callback in self._callbacks:
                             self._callbacks.remove(callback)
 
                 return remove
@@ -147,6 +149,12 @@ def current_call() -> CallContext:
     """
     ctx = _current.get()
     return ctx if ctx is not None else CallContext()
+
+
+#: ``token = set_current(ctx)`` ... ``reset_current(token)``: what ``activate`` does, as
+#: two C calls for the per-call hot path (a context manager costs more than a no-op tool).
+set_current = _current.set
+reset_current = _current.reset
 
 
 @contextmanager

@@ -15,29 +15,34 @@ from __future__ import annotations
 
 import difflib
 import logging
+import math
 import os
 import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from functools import partial
+from json.encoder import encode_basestring_ascii
 from typing import Any, TypeVar
 
 from . import call_context, codec, errors, runtime_info, wire
 from ._proto import worker_pb2
 from .adapter import Adapter
 from .async_runner import AsyncRunner
-from .binding import Binder
+from .binding import Arguments
 from .call_context import CallContext
 from .calls import CallTracker
 from .deadlines import DeadlineTimer
 from .errors import CancelledError, ToolError
+from .codec import MAX_SAFE_INTEGER
 from .invoke import (
+    ToolEntry,
     call_tool,
     error_from_exception,
     format_traceback,
     iterate_tool,
     python_type_name,
     safe_str,
+    tool_entries,
 )
 from .memory import read_memory
 from .tool import ToolSpec, discover_tools
@@ -69,11 +74,17 @@ class Engine:
         self.threads = threads
         self.max_message_bytes = max_message_bytes
         self.tools: dict[str, ToolSpec] = discover_tools(type(adapter))
+        # Each tool resolved once (see ToolEntry): wrap the instance's tools before this.
+        self._entries: dict[str, ToolEntry] = tool_entries(adapter, self.tools)
         self.tracker = CallTracker()
         self.runner = AsyncRunner()
         self._deadlines = DeadlineTimer()
-        self._slots = threading.Semaphore(threads)
-        self._binder = Binder()
+        # One slot is a plain lock, whose acquire and release are C calls; a Semaphore
+        # is Python code around a Condition. Same contract: acquire(blocking, timeout).
+        self._slots: threading.Lock | threading.Semaphore = (
+            threading.Lock() if threads == 1 else threading.Semaphore(threads)
+        )
+        self._arm_deadline_once = self._arm_deadline  # one bound method, not one per call
         self._on_drain = on_drain
 
     @property
@@ -178,6 +189,10 @@ class Engine:
         )
 
     # ---- the call path --------------------------------------------------------------
+    #
+    # Per call: plain try/finally rather than context managers and no per-call lookups
+    # (ToolEntry holds the method, its binding and kind); each fast path says why it is
+    # exact. A no-op call costs a few microseconds here, so every call counts.
 
     def _outcome(self, request: Any, transport_deadline: float | None) -> Encoded | ToolError:
         """The encoded result, or the ToolError to answer with. Never raises."""
@@ -189,29 +204,28 @@ class Engine:
             return _internal_error(exc)
 
     def _run(self, request: Any, transport_deadline: float | None) -> Encoded:
-        # The per-call hot path: explicit begin/finish rather than context managers,
-        # which cost more than a no-op tool.
         ctx = self._begin(request, transport_deadline)
         try:
-            spec = self._lookup(request.tool)
-            if spec.streaming:
+            entry = self._entry(request.tool)
+            if entry.streaming:
                 raise ToolError(
                     errors.INVALID_ARGUMENT,
-                    f"tool {spec.name!r} is a generator; call it with pool.stream()",
+                    f"tool {entry.name!r} is a generator; call it with pool.stream()",
                 )
-            bound = self._binder.bind(spec, self._decode_args(request))
-            if not self._slots.acquire(blocking=False):  # the common case: a slot is free
-                self._wait_for_slot(ctx, spec)
+            arguments = self._arguments(entry, request)
+            slots = self._slots
+            if not slots.acquire(False):  # the common case: a slot is free
+                self._wait_for_slot(ctx, entry.spec)
             try:
                 if ctx.cancel_reason is not None:
-                    raise error_from_exception(CancelledError(), ctx, spec)
+                    raise error_from_exception(CancelledError(), ctx, entry.spec)
                 try:
-                    result = call_tool(self.adapter, spec, bound, ctx, self.runner)
+                    result = call_tool(entry, arguments, ctx, self.runner, self.adapter)
                 except BaseException as exc:  # noqa: BLE001 - any tool failure is this call's
-                    raise error_from_exception(exc, ctx, spec) from None
+                    raise error_from_exception(exc, ctx, entry.spec) from None
             finally:
-                self._slots.release()
-            return self._encode(result, f"result of tool {spec.name!r}", "result")
+                slots.release()
+            return self._encode(result, entry.name)
         finally:
             self._finish(ctx)
 
@@ -238,19 +252,20 @@ class Engine:
     def _payloads(self, request: Any, transport_deadline: float | None) -> Generator[Encoded, None, None]:
         ctx = self._begin(request, transport_deadline)
         try:
-            spec = self._lookup(request.tool)
-            if not spec.streaming:
+            entry = self._entry(request.tool)
+            spec = entry.spec
+            if not entry.streaming:
                 raise ToolError(
                     errors.INVALID_ARGUMENT,
-                    f"tool {spec.name!r} is not a generator; call it with pool.execute()",
+                    f"tool {entry.name!r} is not a generator; call it with pool.execute()",
                 )
-            bound = self._binder.bind(spec, self._decode_args(request))
-            if not self._slots.acquire(blocking=False):
+            arguments = self._arguments(entry, request)
+            if not self._slots.acquire(False):
                 self._wait_for_slot(ctx, spec)
             try:
                 if ctx.cancelled:  # e.g. the deadline passed while waiting
                     raise error_from_exception(CancelledError(), ctx, spec)
-                items = iterate_tool(self.adapter, spec, bound, ctx, self.runner)
+                items = iterate_tool(entry, arguments, ctx, self.runner, self.adapter)
                 try:
                     index = 0
                     while True:
@@ -260,7 +275,7 @@ class Engine:
                             return
                         except BaseException as exc:  # noqa: BLE001 - raised by the tool itself
                             raise error_from_exception(exc, ctx, spec) from None
-                        yield self._encode(item, f"item {index} yielded by tool {spec.name!r}", "item")
+                        yield self._encode(item, entry.name, index)
                         index += 1
                 finally:
                     # On errors, cancellation and when the transport closes this generator:
@@ -273,17 +288,17 @@ class Engine:
 
     def _begin(self, request: Any, transport_deadline: float | None) -> CallContext:
         """Register a call (refused with ``internal`` once draining)."""
-        ctx = CallContext(
-            request.call_id,
-            request.tool,
-            session_id=request.session_id,
-            deadline=_deadline(request.deadline_unix_ms, transport_deadline),
-            headers=request.headers,
-        )
+        # The earlier of the request's own deadline and the transport's (absolute Unix seconds).
+        deadline = transport_deadline
+        own_ms = request.deadline_unix_ms
+        if own_ms > 0 and (deadline is None or own_ms / 1000.0 < deadline):
+            deadline = own_ms / 1000.0
+        # Positional: keyword arguments cost more here than the tool of a no-op call.
+        ctx = CallContext(request.call_id, request.tool, request.session_id, deadline, request.headers)
         self.tracker.begin(ctx)
-        if ctx.deadline is not None:
+        if deadline is not None:
             # Armed only when the tool first waits to be woken (see CallContext).
-            ctx.arm_deadline = self._arm_deadline
+            ctx.arm_deadline = self._arm_deadline_once
         return ctx
 
     def _arm_deadline(self, ctx: CallContext) -> None:
@@ -306,10 +321,10 @@ class Engine:
             if ctx.cancelled:
                 raise error_from_exception(CancelledError(), ctx, spec)
 
-    def _lookup(self, name: str) -> ToolSpec:
-        spec = self.tools.get(name)
-        if spec is not None:
-            return spec
+    def _entry(self, name: str) -> ToolEntry:
+        entry = self._entries.get(name)
+        if entry is not None:
+            return entry
         available = sorted(self.tools)
         suggestions = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
         message = f"unknown tool {name!r} on adapter {self.adapter_spec!r}"
@@ -320,6 +335,15 @@ class Engine:
         raise ToolError(
             errors.UNKNOWN_TOOL, message, details={"available": available, "suggestions": suggestions}
         )
+
+    def _arguments(self, entry: ToolEntry, request: Any) -> Arguments:
+        binding = entry.binding
+        args_json = request.args.json
+        # No payload and b"{}" both decode to {} (the plain decoder ignores attachments):
+        # no JSON to parse, and a tool that takes no arguments needs no binding either.
+        if (not args_json or args_json == b"{}") and binding.empty_ok:
+            return _NO_ARGUMENTS
+        return binding.bind(self._decode_args(request))
 
     def _decode_args(self, request: Any) -> dict[str, Any]:
         args_payload = request.args
@@ -339,32 +363,59 @@ class Engine:
             )
         return args
 
-    def _encode(self, value: Any, what: str, root: str) -> Encoded:
-        try:
-            json_bytes, attachments = codec.encode(value, root=root)
-        except codec.EncodeError as exc:
-            raise ToolError(
-                errors.PYTHON_ERROR,
-                f"{what} is not JSON-serialisable at {exc.path}: {exc.reason}",
-                python_type="TypeError",
-            ) from None
-        size = codec.encoded_size(json_bytes, attachments)
+    def _encode(self, value: Any, tool: str, index: int | None = None) -> Encoded:
+        """``value`` as (json, attachments) within the size limit; ``index``: a stream's item."""
+        json_bytes = _scalar_json(value)
+        if json_bytes is not None:
+            attachments: list[bytes] = []
+            size = len(json_bytes)  # a scalar has no attachments, so no segments either
+        else:
+            root = "result" if index is None else "item"
+            try:
+                json_bytes, attachments = codec.encode(value, root=root)
+            except codec.EncodeError as exc:
+                raise ToolError(
+                    errors.PYTHON_ERROR,
+                    f"{_what(tool, index)} is not JSON-serialisable at {exc.path}: {exc.reason}",
+                    python_type="TypeError",
+                ) from None
+            size = codec.encoded_size(json_bytes, attachments)
         if size > self.max_message_bytes:
             raise ToolError(
                 errors.PAYLOAD_TOO_LARGE,
-                f"{what} is {size} bytes encoded, over the limit of "
+                f"{_what(tool, index)} is {size} bytes encoded, over the limit of "
                 f"{self.max_message_bytes} bytes (--max-message-bytes)",
                 details={"size": size, "limit": self.max_message_bytes},
             )
         return json_bytes, attachments
 
 
-def _deadline(deadline_unix_ms: int, transport_deadline: float | None) -> float | None:
-    """The earlier of the request's own deadline and the transport's (absolute Unix seconds)."""
-    if deadline_unix_ms > 0:
-        own = deadline_unix_ms / 1000.0
-        return own if transport_deadline is None or own < transport_deadline else transport_deadline
-    return transport_deadline
+_NO_ARGUMENTS: Arguments = ((), {})  # shared: a call spreads it, never keeps or changes it
+
+
+def _what(tool: str, index: int | None) -> str:
+    """How an error message names the value (built only when there is an error)."""
+    return f"result of tool {tool!r}" if index is None else f"item {index} yielded by tool {tool!r}"
+
+
+def _scalar_json(value: Any) -> bytes | None:
+    """The JSON of a None, bool, str, safe int or finite float: what codec.encode gives, without its walk.
+
+    Exact: these are the representations json's encoder writes (ensure_ascii, so
+    lone surrogates stay \\u escapes); anything else (subclasses too) returns None.
+    """
+    if value is None:
+        return b"null"
+    kind = type(value)
+    if kind is bool:
+        return b"true" if value else b"false"
+    if kind is str:
+        return encode_basestring_ascii(value).encode("ascii")
+    if kind is int:
+        return int.__repr__(value).encode("ascii") if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else None
+    if kind is float:
+        return float.__repr__(value).encode("ascii") if math.isfinite(value) else None
+    return None
 
 
 def _chunk_message(json_bytes: bytes, attachments: list[bytes]) -> worker_pb2.StreamMessage:

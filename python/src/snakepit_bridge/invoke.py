@@ -1,4 +1,4 @@
-"""Calling a tool: binding arguments, running sync/async/generator tools, mapping errors."""
+"""Calling a tool: its entry (resolved once), running sync/async/generator tools, mapping errors."""
 
 from __future__ import annotations
 
@@ -8,81 +8,93 @@ import inspect
 import logging
 import os
 import traceback
-from collections.abc import Iterator
-from types import TracebackType
+from collections.abc import Callable, Iterator
+from types import CoroutineType, TracebackType
 from typing import Any
 
 from . import call_context, errors, tracing
 from .async_runner import AsyncRunner
-from .call_context import CallContext, activate
+from .binding import Arguments, Binding
+from .call_context import CallContext, activate, reset_current, set_current
 from .errors import CancelledError, ToolError
 from .tool import ToolSpec
 
 log = logging.getLogger("snakepit_bridge")
 
 
-def bind_arguments(spec: ToolSpec, kwargs: dict[str, Any]) -> inspect.BoundArguments:
-    """Bind by-name arguments to the tool's signature before calling it.
+class ToolEntry:
+    """One tool of one adapter instance, resolved once when the engine is made.
 
-    Doing this up front means a TypeError raised *inside* the tool is reported as a
-    python_error rather than being mistaken for bad arguments.
+    The per-call path reads these slots instead of looking the method up, asking
+    what kind of function it is or working out its binding again. The method is the
+    instance's attribute at that moment, so a wrapper put on the instance (the
+    thread-safety checker's) must be in place before the engine is made.
     """
-    positional: list[Any] = []
-    rest = dict(kwargs)
-    for param in spec.signature.parameters.values():
-        # Positional-only parameters can only be filled positionally; take them by name.
-        if param.kind is not inspect.Parameter.POSITIONAL_ONLY or param.name not in rest:
-            break
-        positional.append(rest.pop(param.name))
-    try:
-        return spec.signature.bind(*positional, **rest)
-    except TypeError as exc:
-        raise ToolError(
-            errors.INVALID_ARGUMENT,
-            f"invalid arguments for tool {spec.name!r}: {exc}; "
-            f"signature: {spec.render_signature()}",
-        ) from None
+
+    __slots__ = ("spec", "name", "method", "streaming", "is_async", "binding")
+
+    def __init__(self, spec: ToolSpec, adapter: object) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.method: Callable[..., Any] = getattr(adapter, spec.attribute)
+        self.streaming = spec.streaming
+        self.is_async = spec.is_async
+        self.binding = Binding(spec)
+
+
+def tool_entries(adapter: object, specs: dict[str, ToolSpec]) -> dict[str, ToolEntry]:
+    return {name: ToolEntry(spec, adapter) for name, spec in specs.items()}
 
 
 def call_tool(
-    adapter: object,
-    spec: ToolSpec,
-    bound: inspect.BoundArguments,
+    entry: ToolEntry,
+    arguments: Arguments,
     ctx: CallContext,
     runner: AsyncRunner,
+    adapter: object,
 ) -> Any:
     """Run a non-streaming tool to completion in this thread (async ones on the loop)."""
-    func = getattr(adapter, spec.attribute)
-    # The server span (when OpenTelemetry is installed) is current while the tool runs;
-    # async tools see it too: the loop's task copies this thread's context.
-    with tracing.tool_span(ctx, "Execute", adapter) as span, span.current():
-        if spec.is_async:
-            return runner.run(func(*bound.args, **bound.kwargs), ctx)
-        with activate(ctx):
-            result = func(*bound.args, **bound.kwargs)
-        if inspect.iscoroutine(result):  # e.g. a sync wrapper around an async function
-            return runner.run(result, ctx)
-        return result
+    span = tracing.start_tool_span(ctx, "Execute", adapter)
+    if span is tracing.NOOP:  # nothing to make current, record or end
+        return _run_to_completion(entry, arguments, ctx, runner)
+    # The server span is current while the tool runs; async tools see it too: the
+    # loop's task copies this thread's context.
+    with tracing.ending(span), span.current():
+        return _run_to_completion(entry, arguments, ctx, runner)
+
+
+def _run_to_completion(entry: ToolEntry, arguments: Arguments, ctx: CallContext, runner: AsyncRunner) -> Any:
+    args, kwargs = arguments
+    if entry.is_async:
+        return runner.run(entry.method(*args, **kwargs), ctx)
+    token = set_current(ctx)
+    try:
+        result = entry.method(*args, **kwargs)
+    finally:
+        reset_current(token)
+    if type(result) is CoroutineType:  # e.g. a sync wrapper around an async function
+        return runner.run(result, ctx)
+    return result
 
 
 def iterate_tool(
-    adapter: object,
-    spec: ToolSpec,
-    bound: inspect.BoundArguments,
+    entry: ToolEntry,
+    arguments: Arguments,
     ctx: CallContext,
     runner: AsyncRunner,
+    adapter: object,
 ) -> Iterator[Any]:
     """Yield what a generator tool yields, closing it as soon as the call is cancelled.
 
     The caller must close this iterator (or exhaust it); closing closes the tool's
     generator so its ``finally`` blocks run.
     """
-    func = getattr(adapter, spec.attribute)
+    args, kwargs = arguments
     # One server span for the whole stream, current only while the tool's code runs
     # (never across a yield to the bridge).
     with tracing.tool_span(ctx, "Stream", adapter) as span:
         with span.current(), activate(ctx):
-            gen = func(*bound.args, **bound.kwargs)
+            gen = entry.method(*args, **kwargs)
         if inspect.isasyncgen(gen):
             yield from _iterate_async(gen, ctx, runner, span)
             return
@@ -91,11 +103,17 @@ def iterate_tool(
         try:
             while True:
                 ctx.check()
-                with span.current(), activate(ctx):
-                    try:
-                        item = next(gen)
-                    except StopIteration:
-                        return
+                # The tool's code runs with its span and call current (plain calls,
+                # not context managers: this runs once per item).
+                span_token = span.attach()
+                token = set_current(ctx)
+                try:
+                    item = next(gen)
+                except StopIteration:
+                    return
+                finally:
+                    reset_current(token)
+                    span.detach(span_token)
                 yield item
         finally:
             close = getattr(gen, "close", None)

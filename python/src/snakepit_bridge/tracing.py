@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from .call_context import CallContext
@@ -74,13 +74,18 @@ class ToolSpan:
         Attach/detach around each piece of the tool's code rather than across a
         generator's ``yield``, so the span never leaks into the bridge's own code.
         """
-        if self._context is None:
-            yield
-            return
-        token = otel_context.attach(self._context)
+        token = self.attach()
         try:
             yield
         finally:
+            self.detach(token)
+
+    def attach(self) -> Any:
+        """Make the span current in this thread; returns the token for :meth:`detach`."""
+        return otel_context.attach(self._context) if self._context is not None else None
+
+    def detach(self, token: Any) -> None:
+        if token is not None:
             otel_context.detach(token)
 
     def record_error(self, exc: BaseException) -> None:
@@ -123,9 +128,7 @@ def start_tool_span(call: CallContext, method: str, adapter: object) -> ToolSpan
 
     ``method`` is the RPC method: ``"Execute"`` or ``"Stream"``.
     """
-    if trace is None:
-        return NOOP
-    if not call.headers and not _sdk_configured():
+    if trace is None or (not call.headers and not _sdk_configured()):
         # Nothing to continue and nothing to record: skip the API's work entirely
         # (it costs more than a no-op call).
         return NOOP
@@ -155,14 +158,18 @@ def start_tool_span(call: CallContext, method: str, adapter: object) -> ToolSpan
         return NOOP
 
 
-@contextmanager
-def tool_span(call: CallContext, method: str, adapter: object) -> Iterator[ToolSpan]:
+def tool_span(call: CallContext, method: str, adapter: object) -> AbstractContextManager[ToolSpan]:
     """Start the tool's span, record an exception that leaves the block, end it after.
 
     The span is *not* made current by this; wrap the tool's code in ``span.current()``.
     A ``GeneratorExit`` (the consumer closed a stream) is not an error.
     """
-    span = start_tool_span(call, method, adapter)
+    return ending(start_tool_span(call, method, adapter))
+
+
+@contextmanager
+def ending(span: ToolSpan) -> Iterator[ToolSpan]:
+    """Record an exception that leaves the block on ``span`` (GeneratorExit aside), end it after."""
     try:
         yield span
     except GeneratorExit:

@@ -296,7 +296,10 @@ def varint(n: int) -> bytes:
 
 def field_bytes(number: int, data: bytes) -> bytes:
     """A length-delimited field: tag, length, data."""
-    return bytes(((number << 3) | 2,)) + varint(len(data)) + data
+    size = len(data)
+    if size < 0x80 and number < 16:  # the tag and the length are one byte each
+        return bytes(((number << 3) | 2, size)) + data
+    return varint((number << 3) | 2) + varint(size) + data  # a tag from field 16 on is two bytes
 
 
 def encode_payload(json: bytes, attachments: list[bytes]) -> bytes:
@@ -319,6 +322,9 @@ def _payload_parts(json: bytes, attachments: list[bytes]) -> list[bytes]:
 def encode_result(json: bytes, attachments: list[bytes]) -> bytes:
     """A serialised CallResponse{result} or StreamMessage{chunk} (both field 1)."""
     if not attachments:
+        size = len(json)
+        if 0 < size < 0x7E:  # Payload{json} and its field are under 128 bytes: 1-byte lengths
+            return bytes((0x0A, size + 2, 0x0A, size)) + json
         return field_bytes(1, field_bytes(1, json) if json else b"")
     parts = _payload_parts(json, attachments)
     size = sum(len(p) for p in parts)
