@@ -221,11 +221,15 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     return placed.names;
   }
 
-  /** Answer the caller on time when its signal aborts or its deadline passes; returns a disarm function. */
-  function guard(o: ChannelCallOptions, fail: (err: ChannelFailure) => void): () => void {
+  /**
+   * Answer the caller on time when its signal aborts or its deadline passes; returns a
+   * disarm function. A call with a signal needs no timer here: the pool's call signal
+   * fires at the deadline too (one timer for the whole pool).
+   */
+  function guard(o: ChannelCallOptions, fail: (err: ChannelFailure) => void, isCall = false): () => void {
     const { signal, timeoutMs } = o;
     const unschedule =
-      timeoutMs !== undefined && Number.isFinite(timeoutMs)
+      timeoutMs !== undefined && Number.isFinite(timeoutMs) && !(isCall && signal)
         ? deadlines.add(Date.now() + timeoutMs, () => fail(new ChannelFailure("deadline_exceeded", `deadline of ${timeoutMs} ms passed`)))
         : undefined;
     if (!signal) return unschedule ?? noop;
@@ -282,11 +286,15 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
       const callId = req.callId;
       let made: string[] = [];
       const answer = new Promise<CallResponse>((resolve, reject) => {
-        const disarm = guard(o, (err) => {
-          calls.delete(callId);
-          disarm();
-          reject(err);
-        });
+        const disarm = guard(
+          o,
+          (err) => {
+            calls.delete(callId);
+            disarm();
+            reject(err);
+          },
+          true,
+        );
         calls.set(callId, {
           kind: "unary",
           resolve: (res) => {
@@ -321,11 +329,15 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
             wake = undefined;
             w?.();
           };
-          const disarm = guard(o, (err) => {
-            calls.delete(callId);
-            failure ??= err;
-            notify();
-          });
+          const disarm = guard(
+            o,
+            (err) => {
+              calls.delete(callId);
+              failure ??= err;
+              notify();
+            },
+            true,
+          );
           calls.set(callId, {
             kind: "stream",
             push: (m) => {

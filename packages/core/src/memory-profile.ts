@@ -112,15 +112,18 @@ function memoryChannel(
     const fn = tools[req.tool];
     if (!fn) return onError(toolError("unknown_tool", "KeyError", `unknown tool '${req.tool}' (tools: ${Object.keys(tools).join(", ")})`));
     const controller = new AbortController();
+    let endCall!: (failure: ChannelFailure, reason: unknown) => void;
     const ended = new Promise<never>((_, reject) => {
-      const onEnd = (failure: ChannelFailure, reason: unknown) => {
+      endCall = (failure, reason) => {
         controller.abort(reason);
         reject(failure);
       };
-      o.signal?.addEventListener("abort", () => onEnd(new ChannelFailure("aborted", "the call was aborted"), o.signal?.reason), { once: true });
-      life.addEventListener("abort", () => onEnd(unavailable(), life.reason), { once: true });
     });
     ended.catch(() => {});
+    const onAbort = () => endCall(new ChannelFailure("aborted", "the call was aborted"), o.signal?.reason);
+    const onWorkerEnd = () => endCall(unavailable(), life.reason);
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    life.addEventListener("abort", onWorkerEnd, { once: true });
     active++;
     started++;
     try {
@@ -131,6 +134,8 @@ function memoryChannel(
       return onError(fromThrown(err));
     } finally {
       active--;
+      o.signal?.removeEventListener("abort", onAbort);
+      life.removeEventListener("abort", onWorkerEnd);
     }
   }
 
