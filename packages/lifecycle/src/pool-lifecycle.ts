@@ -357,6 +357,8 @@ export class PoolLifecycle implements AttachedLifecycle {
       if (!this.live || !this.workers.has(w.id)) return;
       await replaceWorker(this.control.pool, w.id, { ...this.recycleOptions(w.id, reason, detail), drain: "when-replaced" });
     }).catch((err: unknown) => {
+      // The pool is closing: its starts are aborted, and that is no failure to report.
+      if (!this.live) return;
       // The replacement could not start: the worker keeps serving; try again after the restart backoff.
       if (this.workers.has(w.id)) {
         w.recycling = undefined;
