@@ -135,3 +135,28 @@ def test_field_bytes_is_protobuf_s_length_delimited_field(number: int, size: int
     assert wire.field_bytes(number, data) == tag + wire.varint(size) + data
     if number == 1 and size:  # proto3 leaves an empty json out
         assert wire.field_bytes(1, data) == worker_pb2.Payload(json=data).SerializeToString()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x8a\x00\x01x" + worker_pb2.DataFrame(execute=REQUESTS[1]).SerializeToString(),  # call_id with a two-byte key
+        b"\x12\x07" + b"\x92\x00\x04noop",  # the request's tool with a two-byte key
+        b"\x12\x02" + b"\x38\x01",  # unknown field 7 of the request is skipped
+        b"\x12\x04\x1a\x02" + b"\x10\x01",  # a varint where the payload's attachments go
+        b"\x22\x03\x88\x00\x05",  # credit: a two-byte key for chunks
+        b"\x22\x02\x10\x03",  # credit: unknown field 2 is skipped
+        b"\x12\x03\x28\x80\x01",  # a two-byte deadline varint
+        b"\x12\x02\x28\x01" + b"\x82\x01\x00",  # then shared_memory_ready (16): the oneof's last wins
+        b"\x12\x02\x28\x01" + b"\x8a\x01\x00",  # then shared (17), which the hand decoder does not map
+        b"\x12\x02\x28\x01" + b"\xc2\x0c\x00",  # a field beyond the frame's last one is skipped
+    ],
+)
+def test_keys_beyond_the_one_byte_shapes_give_protobuf_s_answer(data: bytes) -> None:
+    _same_outcome(data)
+    expected = worker_pb2.DataFrame.FromString(data)
+    frame = decode(data)
+    if expected.WhichOneof("kind") == "credit":
+        assert frame.body.chunks == expected.credit.chunks
+    if expected.shared:
+        assert isinstance(frame.body, worker_pb2.CallRequest)  # protobuf read it, segments and all

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from functools import partial
 from json.encoder import encode_basestring_ascii
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from . import call_context, codec, errors, runtime_info, wire
 from ._proto import worker_pb2
@@ -206,7 +206,7 @@ class Engine:
     def _run(self, request: Any, transport_deadline: float | None) -> Encoded:
         ctx = self._begin(request, transport_deadline)
         try:
-            entry = self._entry(request.tool)
+            entry = self._entries.get(request.tool) or self._unknown_tool(request.tool)
             if entry.streaming:
                 raise ToolError(
                     errors.INVALID_ARGUMENT,
@@ -252,7 +252,7 @@ class Engine:
     def _payloads(self, request: Any, transport_deadline: float | None) -> Generator[Encoded, None, None]:
         ctx = self._begin(request, transport_deadline)
         try:
-            entry = self._entry(request.tool)
+            entry = self._entries.get(request.tool) or self._unknown_tool(request.tool)
             spec = entry.spec
             if not entry.streaming:
                 raise ToolError(
@@ -321,10 +321,7 @@ class Engine:
             if ctx.cancelled:
                 raise error_from_exception(CancelledError(), ctx, spec)
 
-    def _entry(self, name: str) -> ToolEntry:
-        entry = self._entries.get(name)
-        if entry is not None:
-            return entry
+    def _unknown_tool(self, name: str) -> NoReturn:
         available = sorted(self.tools)
         suggestions = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
         message = f"unknown tool {name!r} on adapter {self.adapter_spec!r}"

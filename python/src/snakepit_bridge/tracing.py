@@ -120,7 +120,11 @@ def _sdk_configured() -> bool:
     consults the environment on every call; if that private name ever goes away the
     answer is "yes" and tracing simply takes its normal path.
     """
-    return getattr(trace, "_TRACER_PROVIDER", True) is not None
+    return not _PROVIDER_READABLE or trace._TRACER_PROVIDER is not None
+
+
+# Whether the API keeps its provider where _sdk_configured reads it (looked up once).
+_PROVIDER_READABLE = trace is not None and hasattr(trace, "_TRACER_PROVIDER")
 
 
 def start_tool_span(call: CallContext, method: str, adapter: object) -> ToolSpan:

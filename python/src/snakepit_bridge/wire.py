@@ -137,12 +137,48 @@ def _skip(data: bytes, pos: int, wire_type: int) -> int:
     raise _Fallback  # groups (3, 4) or invalid
 
 
-def _length_delimited(data: bytes, pos: int) -> tuple[int, int]:
-    n, pos = _varint(data, pos)
-    end = pos + n
-    if end > len(data):
+def _span(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Where the length-delimited value at ``pos`` starts and stops (within ``end``)."""
+    n = data[pos]
+    if n < 0x80:  # the usual one-byte length, without a _varint call
+        start = pos + 1
+    else:
+        n, start = _varint(data, pos)
+    stop = start + n
+    if stop > end:
         raise ValueError("truncated")
-    return pos, end
+    return start, stop
+
+
+# The loops below match whole one-byte keys ((field << 3) | wire_type): every field
+# they read is numbered 1..15, so its canonical key is one byte. Any other key is read
+# as a varint: a field the message declares (another meaning, wire type or a
+# non-canonical key) is protobuf's business; a field beyond its last one is skipped.
+_KEY_1_LEN = 0x0A
+_KEY_2_LEN = 0x12
+_KEY_3_LEN = 0x1A
+_KEY_4_LEN = 0x22
+_KEY_5_VARINT = 0x28
+_KEY_6_LEN = 0x32
+
+
+def _last_field(message: Any) -> int:
+    return max(field.number for field in message.DESCRIPTOR.fields)
+
+
+# Read from the descriptors, so a field added to worker.proto is never skipped here.
+_FRAME_LAST = _last_field(worker_pb2.DataFrame)
+_REQUEST_LAST = _last_field(worker_pb2.CallRequest)
+_PAYLOAD_LAST = _last_field(worker_pb2.Payload)
+_CREDIT_LAST = _last_field(worker_pb2.StreamCredit)
+
+
+def _skip_unknown(data: bytes, pos: int, known_up_to: int) -> int:
+    """Skip the field whose key starts at ``pos``; fall back if its number is a known one."""
+    key, pos = _varint(data, pos)
+    if key >> 3 <= known_up_to:
+        raise _Fallback  # a known field with an unexpected wire type, or a non-canonical key
+    return _skip(data, pos, key & 7)
 
 
 def _decode_hot(data: bytes) -> DataFrame:
@@ -152,27 +188,24 @@ def _decode_hot(data: bytes) -> DataFrame:
     kind: str | None = None
     body: Any = None
     while pos < size:
-        key, pos = _varint(data, pos)
-        field, wire_type = key >> 3, key & 7
-        if wire_type == 2 and field == DF_CALL_ID:
-            start, pos = _length_delimited(data, pos)
+        key = data[pos]
+        if key == _KEY_1_LEN:  # call_id
+            start, pos = _span(data, pos + 1, size)
             call_id = data[start:pos].decode("utf-8")
-        elif wire_type == 2 and (field == DF_EXECUTE or field == DF_STREAM):
+        elif key == _KEY_2_LEN or key == _KEY_3_LEN:  # execute, stream
             if kind is not None:
                 raise _Fallback  # a repeated message field merges: protobuf's business
-            start, pos = _length_delimited(data, pos)
-            kind = "execute" if field == DF_EXECUTE else "stream"
+            start, pos = _span(data, pos + 1, size)
+            kind = "execute" if key == _KEY_2_LEN else "stream"
             body = _decode_call_request(data, start, pos)
-        elif wire_type == 2 and field == DF_CREDIT:
+        elif key == _KEY_4_LEN:  # credit
             if kind is not None:
                 raise _Fallback
-            start, pos = _length_delimited(data, pos)
+            start, pos = _span(data, pos + 1, size)
             kind = "credit"
             body = _decode_credit(data, start, pos)
-        elif field <= 15:
-            raise _Fallback  # another kind, or a known field with an unexpected wire type
         else:
-            pos = _skip(data, pos, wire_type)
+            pos = _skip_unknown(data, pos, _FRAME_LAST)  # another kind, or the frame's other fields
     if pos != size:
         raise ValueError("truncated")
     return DataFrame(call_id, kind, body)
@@ -181,37 +214,33 @@ def _decode_hot(data: bytes) -> DataFrame:
 def _decode_call_request(data: bytes, pos: int, end: int) -> CallRequest:
     req = CallRequest()
     while pos < end:
-        key, pos = _varint(data, pos)
-        field, wire_type = key >> 3, key & 7
-        if wire_type == 2 and field <= 6 and field != 5:
-            start, pos = _length_delimited(data, pos)
-            if pos > end:
-                raise ValueError("truncated")
-            if field == 1:
-                req.call_id = data[start:pos].decode("utf-8")
-            elif field == 2:
-                req.tool = data[start:pos].decode("utf-8")
-            elif field == 3:
-                if req.args is not _EMPTY_PAYLOAD:
-                    raise _Fallback
-                req.args = _decode_payload(data, start, pos)
-            elif field == 4:
-                req.session_id = data[start:pos].decode("utf-8")
-            elif field == 6:
-                key_text, value_text = _decode_map_entry(data, start, pos)
-                if not req.headers:
-                    req.headers = {}
-                req.headers[key_text] = value_text
-            else:
+        key = data[pos]
+        if key == _KEY_1_LEN:
+            start, pos = _span(data, pos + 1, end)
+            req.call_id = data[start:pos].decode("utf-8")
+        elif key == _KEY_2_LEN:
+            start, pos = _span(data, pos + 1, end)
+            req.tool = data[start:pos].decode("utf-8")
+        elif key == _KEY_3_LEN:
+            if req.args is not _EMPTY_PAYLOAD:
                 raise _Fallback
-        elif wire_type == 0 and field == 5:
-            value, pos = _varint(data, pos)
+            start, pos = _span(data, pos + 1, end)
+            req.args = _decode_payload(data, start, pos)
+        elif key == _KEY_4_LEN:
+            start, pos = _span(data, pos + 1, end)
+            req.session_id = data[start:pos].decode("utf-8")
+        elif key == _KEY_5_VARINT:
+            value, pos = _varint(data, pos + 1)
             value &= 0xFFFFFFFFFFFFFFFF
             req.deadline_unix_ms = value - (1 << 64) if value >= 1 << 63 else value
-        elif field <= 6:
-            raise _Fallback
+        elif key == _KEY_6_LEN:
+            start, pos = _span(data, pos + 1, end)
+            key_text, value_text = _decode_map_entry(data, start, pos)
+            if not req.headers:
+                req.headers = {}
+            req.headers[key_text] = value_text
         else:
-            pos = _skip(data, pos, wire_type)
+            pos = _skip_unknown(data, pos, _REQUEST_LAST)
     if pos != end:
         raise ValueError("truncated")
     return req
@@ -221,20 +250,15 @@ def _decode_payload(data: bytes, pos: int, end: int) -> Payload:
     json = b""
     attachments: list[bytes] = []
     while pos < end:
-        key, pos = _varint(data, pos)
-        field, wire_type = key >> 3, key & 7
-        if wire_type == 2 and (field == 1 or field == 2):
-            start, pos = _length_delimited(data, pos)
-            if pos > end:
-                raise ValueError("truncated")
-            if field == 1:
-                json = data[start:pos]
-            else:
-                attachments.append(data[start:pos])
-        elif field <= 2:
-            raise _Fallback
+        key = data[pos]
+        if key == _KEY_1_LEN:
+            start, pos = _span(data, pos + 1, end)
+            json = data[start:pos]
+        elif key == _KEY_2_LEN:
+            start, pos = _span(data, pos + 1, end)
+            attachments.append(data[start:pos])
         else:
-            pos = _skip(data, pos, wire_type)
+            pos = _skip_unknown(data, pos, _PAYLOAD_LAST)
     if pos != end:
         raise ValueError("truncated")
     return Payload(json, attachments)
@@ -243,14 +267,11 @@ def _decode_payload(data: bytes, pos: int, end: int) -> Payload:
 def _decode_map_entry(data: bytes, pos: int, end: int) -> tuple[str, str]:
     key_text = value_text = ""
     while pos < end:
-        key, pos = _varint(data, pos)
-        field, wire_type = key >> 3, key & 7
-        if wire_type == 2 and (field == 1 or field == 2):
-            start, pos = _length_delimited(data, pos)
-            if pos > end:
-                raise ValueError("truncated")
+        key = data[pos]
+        if key == _KEY_1_LEN or key == _KEY_2_LEN:
+            start, pos = _span(data, pos + 1, end)
             text = data[start:pos].decode("utf-8")
-            if field == 1:
+            if key == _KEY_1_LEN:
                 key_text = text
             else:
                 value_text = text
@@ -266,15 +287,11 @@ def _decode_map_entry(data: bytes, pos: int, end: int) -> tuple[str, str]:
 def _decode_credit(data: bytes, pos: int, end: int) -> StreamCredit:
     credit = StreamCredit()
     while pos < end:
-        key, pos = _varint(data, pos)
-        field, wire_type = key >> 3, key & 7
-        if field == 1 and wire_type == 0:
-            value, pos = _varint(data, pos)
+        if data[pos] == 0x08:  # field 1, varint
+            value, pos = _varint(data, pos + 1)
             credit.chunks = value & 0xFFFFFFFF  # uint32 truncates, as protobuf does
-        elif field <= 1:
-            raise _Fallback
         else:
-            pos = _skip(data, pos, wire_type)
+            pos = _skip_unknown(data, pos, _CREDIT_LAST)
     if pos != end:
         raise ValueError("truncated")
     return credit
