@@ -23,30 +23,26 @@ interface ArrowModule {
 
 const INSTALL_HINT = "install it next to @snakepit/core (npm install apache-arrow)";
 const require = createRequire(import.meta.url);
-let esm: ArrowModule | null | undefined;
-let cjs: ArrowModule | null | undefined;
 
-/** The ES-module copy (what `import "apache-arrow"` gives the application), or null. */
-function esmCopy(): ArrowModule | null {
-  if (esm !== undefined) return esm;
-  try {
-    esm = require(fileURLToPath(import.meta.resolve("apache-arrow"))) as ArrowModule;
-  } catch {
-    esm = null;
-  }
-  return esm;
+/** `load()` once: the module, or null when it cannot be loaded (remembered either way). */
+function once(load: () => unknown): () => ArrowModule | null {
+  let module: ArrowModule | null | undefined;
+  return () => {
+    if (module === undefined) {
+      try {
+        module = load() as ArrowModule;
+      } catch {
+        module = null;
+      }
+    }
+    return module;
+  };
 }
 
-/** The CommonJS copy (what `require("apache-arrow")` gives), or null. */
-function cjsCopy(): ArrowModule | null {
-  if (cjs !== undefined) return cjs;
-  try {
-    cjs = require("apache-arrow") as ArrowModule;
-  } catch {
-    cjs = null;
-  }
-  return cjs;
-}
+/** The ES-module copy (what `import "apache-arrow"` gives the application). */
+const esmCopy = once(() => require(fileURLToPath(import.meta.resolve("apache-arrow"))));
+/** The CommonJS copy (what `require("apache-arrow")` gives). */
+const cjsCopy = once(() => require("apache-arrow"));
 
 /** True for what can only be an apache-arrow Table, without loading the library. */
 export function looksLikeArrowTable(value: object): boolean {
