@@ -41,6 +41,29 @@ describe("hand-written local frames", () => {
     expect(Buffer.from(ours.subarray(4)).equals(Buffer.from(theirs))).toBe(true);
   });
 
+  it("encode long fields (lengths of several varint bytes) and empty JSON exactly as protobuf-es does", () => {
+    const long = {
+      ...call,
+      tool: "t".repeat(200),
+      json: new Uint8Array(0),
+      attachments: [new Uint8Array(70_000).fill(7), new Uint8Array(130)],
+      sessionId: "s".repeat(129),
+      deadlineUnixMs: 2 ** 52 + 5,
+      headers: { ["k".repeat(150)]: "v".repeat(20_000), b: "é" },
+    };
+    const ours = encodeCallFrame("stream", long).subarray(4);
+    const request = create(CallRequestSchema, {
+      callId: long.callId,
+      tool: long.tool,
+      args: create(PayloadSchema, { json: long.json, attachments: long.attachments }),
+      sessionId: long.sessionId,
+      deadlineUnixMs: BigInt(long.deadlineUnixMs),
+      headers: long.headers,
+    });
+    const theirs = toBinary(DataFrameSchema, create(DataFrameSchema, { callId: long.callId, kind: { case: "stream", value: request } }));
+    expect(Buffer.from(ours).equals(Buffer.from(theirs))).toBe(true);
+  });
+
   it("omit empty optional fields like protobuf-es", () => {
     const bare = { ...call, sessionId: "", deadlineUnixMs: 0, headers: {}, attachments: [] };
     const ours = encodeCallFrame("execute", bare).subarray(4);
