@@ -148,4 +148,23 @@ describe("hand-written local frames", () => {
       expect(parts.some((p) => p === bytes)).toBe(true); // the caller's own memory
     }
   });
+
+  it("refuse a cut or corrupt frame with a RangeError, never reading past it", () => {
+    const payload = create(PayloadSchema, { json: new TextEncoder().encode('{"a":[1,2,3]}'), attachments: [new Uint8Array(300).fill(1)] });
+    const frame = toBinary(
+      DataFrameSchema,
+      create(DataFrameSchema, { callId: "call-7", kind: { case: "result", value: create(CallResponseSchema, { outcome: { case: "result", value: payload } }) } }),
+    );
+    for (let cut = 1; cut < frame.length; cut++) {
+      try {
+        decodeFrame(frame.subarray(0, cut));
+      } catch (err) {
+        // protobuf-es's own errors for the rare parts are Errors too; ours are RangeErrors.
+        expect(err).toBeInstanceOf(Error);
+      }
+    }
+    const corrupt = Uint8Array.from(frame);
+    corrupt[0] = (1 << 3) | 6; // wire type 6 does not exist
+    expect(() => decodeFrame(corrupt)).toThrow(RangeError);
+  });
 });

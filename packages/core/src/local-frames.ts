@@ -257,56 +257,92 @@ export type IncomingFrame =
   | { readonly callId: string; readonly kind: "sharedMemoryReady"; readonly prefix: string; readonly minBytes: number }
   | { readonly callId: string; readonly kind: "other" };
 
-/** Decode a frame body (without its length prefix) sent by a worker. */
+const utf8 = new TextDecoder();
+
+/** A varint at `pos` (below 2^53): its value, and where the next field starts in `next`. */
+function readVarint(buf: Uint8Array, pos: number, at: { next: number }): number {
+  let value = 0;
+  let scale = 1;
+  for (;;) {
+    if (pos >= buf.length) throw new RangeError("a frame from the worker ends inside a varint");
+    const b = buf[pos++]!;
+    value += (b & 127) * scale;
+    if (b < 128) break;
+    scale *= 128;
+  }
+  at.next = pos;
+  return value;
+}
+
+/** Fields of a message in `buf[start, end)`: calls `onField(field, wireType, from, to)` for each (to = from for varints). */
+function forEachField(buf: Uint8Array, start: number, end: number, onField: (field: number, from: number, to: number) => void): void {
+  const at = { next: 0 };
+  let pos = start;
+  while (pos < end) {
+    const key = readVarint(buf, pos, at);
+    pos = at.next;
+    const field = Math.floor(key / 8);
+    const wireType = key & 7;
+    if (wireType === WireType.LengthDelimited) {
+      const length = readVarint(buf, pos, at);
+      const from = at.next;
+      pos = from + length;
+      if (pos > end) throw new RangeError("a frame from the worker has a field longer than the frame");
+      onField(field, from, pos);
+    } else if (wireType === WireType.Varint) {
+      readVarint(buf, pos, at);
+      onField(field, pos, pos);
+      pos = at.next;
+    } else if (wireType === WireType.Bit64) pos += 8;
+    else if (wireType === WireType.Bit32) pos += 4;
+    else throw new RangeError(`a frame from the worker has wire type ${wireType}, which no field of it uses`);
+  }
+}
+
+/**
+ * Decode a frame body (without its length prefix) sent by a worker. Results and
+ * chunks are read by hand (views into `body`, nothing copied); the rare parts
+ * (tool errors, segment references, shared_memory_ready) through protobuf-es.
+ */
 export function decodeFrame(body: Uint8Array): IncomingFrame {
-  const r = new BinaryReader(body);
   let callId = "";
-  let kind: "result" | "chunk" | "end" | "other" = "other";
-  let outcome: Outcome | undefined;
-  let ready: { prefix: string; minBytes: number } | undefined;
+  // Set inside the callback below: declared wide, so the checks after it are not narrowed away.
+  let kind = "other" as "result" | "chunk" | "end" | "other";
+  let outcome = undefined as Outcome | undefined;
+  let ready = undefined as { prefix: string; minBytes: number } | undefined;
   const shared: SharedRef[] = [];
-  while (r.pos < r.len) {
-    const [field, wireType] = r.tag();
-    if (field === DF_CALL_ID) callId = r.string();
+  forEachField(body, 0, body.length, (field, from, to) => {
+    if (field === DF_CALL_ID) callId = utf8.decode(body.subarray(from, to));
     else if (field === DF_RESULT || field === DF_CHUNK) {
       kind = field === DF_RESULT ? "result" : "chunk";
-      outcome = decodeOutcome(r.bytes());
-    } else if (field === DF_END) {
-      kind = "end";
-      r.skip(wireType);
-    } else if (field === DF_SHM_READY) {
-      const m = fromBinary(SharedMemoryReadySchema, r.bytes());
+      outcome = decodeOutcome(body, from, to);
+    } else if (field === DF_END) kind = "end";
+    else if (field === DF_SHM_READY) {
+      const m = fromBinary(SharedMemoryReadySchema, body.subarray(from, to));
       ready = { prefix: m.prefix, minBytes: Number(m.minBytes) };
-    } else if (field === DF_SHARED) shared.push(decodeSharedRef(r.bytes()));
-    else r.skip(wireType);
-  }
+    } else if (field === DF_SHARED) shared.push(decodeSharedRef(body.subarray(from, to)));
+  });
   if (ready) return { callId, kind: "sharedMemoryReady", ...ready };
   if (kind === "end" || kind === "other") return { callId, kind };
   return { callId, kind, outcome: outcome ?? { case: "payload", json: new Uint8Array(0), attachments: [] }, shared };
 }
 
-function decodeOutcome(bytes: Uint8Array): Outcome {
-  const r = new BinaryReader(bytes);
+function decodeOutcome(buf: Uint8Array, start: number, end: number): Outcome {
   let out: Outcome = { case: "payload", json: new Uint8Array(0), attachments: [] };
-  while (r.pos < r.len) {
-    const [field, wireType] = r.tag();
-    if (field === OUTCOME_PAYLOAD) out = decodePayload(r.bytes());
-    else if (field === OUTCOME_ERROR) out = { case: "error", error: fromBinary(ToolErrorSchema, r.bytes()) };
-    else r.skip(wireType);
-  }
+  forEachField(buf, start, end, (field, from, to) => {
+    if (field === OUTCOME_PAYLOAD) out = decodePayload(buf, from, to);
+    else if (field === OUTCOME_ERROR) out = { case: "error", error: fromBinary(ToolErrorSchema, buf.subarray(from, to)) };
+  });
   return out;
 }
 
-function decodePayload(bytes: Uint8Array): Outcome {
-  const r = new BinaryReader(bytes);
+function decodePayload(buf: Uint8Array, start: number, end: number): Outcome {
   let json: Uint8Array = new Uint8Array(0);
   const attachments: Uint8Array[] = [];
-  while (r.pos < r.len) {
-    const [field, wireType] = r.tag();
-    if (field === PAYLOAD_JSON) json = r.bytes();
-    else if (field === PAYLOAD_ATTACHMENTS) attachments.push(r.bytes());
-    else r.skip(wireType);
-  }
+  forEachField(buf, start, end, (field, from, to) => {
+    if (field === PAYLOAD_JSON) json = buf.subarray(from, to);
+    else if (field === PAYLOAD_ATTACHMENTS) attachments.push(buf.subarray(from, to));
+  });
   return { case: "payload", json, attachments };
 }
 
