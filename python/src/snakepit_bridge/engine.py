@@ -31,9 +31,9 @@ from .async_runner import AsyncRunner
 from .binding import Arguments
 from .call_context import CallContext
 from .calls import CallTracker
+from .codec import MAX_SAFE_INTEGER
 from .deadlines import DeadlineTimer
 from .errors import CancelledError, ToolError
-from .codec import MAX_SAFE_INTEGER
 from .invoke import (
     ToolEntry,
     call_tool,
@@ -84,7 +84,7 @@ class Engine:
         self._slots: threading.Lock | threading.Semaphore = (
             threading.Lock() if threads == 1 else threading.Semaphore(threads)
         )
-        self._arm_deadline_once = self._arm_deadline  # one bound method, not one per call
+        self._arm_deadline_bound = self._arm_deadline  # one bound method, not one per call
         self._on_drain = on_drain
 
     @property
@@ -298,7 +298,7 @@ class Engine:
         self.tracker.begin(ctx)
         if deadline is not None:
             # Armed only when the tool first waits to be woken (see CallContext).
-            ctx.arm_deadline = self._arm_deadline_once
+            ctx.arm_deadline = self._arm_deadline_bound
         return ctx
 
     def _arm_deadline(self, ctx: CallContext) -> None:
