@@ -158,9 +158,10 @@ def instrument_tools(
     """Replace each tool of this adapter *instance* with ``wrap(spec, bound_method)``.
 
     The wrapper is stored as an instance attribute, which shadows the class's method for
-    calls made through the instance (the worker looks tools up with ``getattr``); the
-    class, and so discovery and Describe, are untouched. Returns the attributes wrapped.
-    Used by the thread-safety checker (``snakepit_bridge.thread_safety``).
+    calls made through the instance (the engine resolves each tool on the instance once,
+    when it is made, so instrument first); the class, and so discovery and Describe, are
+    untouched. Returns the attributes wrapped. Used by the thread-safety checker
+    (``snakepit_bridge.thread_safety``), which the worker installs before its engine.
     """
     wrapped: list[str] = []
     for spec in discover_tools(type(adapter)).values():
