@@ -206,7 +206,8 @@ class Engine:
     def _run(self, request: Any, transport_deadline: float | None) -> Encoded:
         ctx = self._begin(request, transport_deadline)
         try:
-            entry = self._entries.get(request.tool) or self._unknown_tool(request.tool)
+            # ctx.tool, not request.tool: a upb message makes a new str on every read.
+            entry = self._entries.get(ctx.tool) or self._unknown_tool(ctx.tool)
             if entry.streaming:
                 raise ToolError(
                     errors.INVALID_ARGUMENT,
@@ -252,7 +253,7 @@ class Engine:
     def _payloads(self, request: Any, transport_deadline: float | None) -> Generator[Encoded, None, None]:
         ctx = self._begin(request, transport_deadline)
         try:
-            entry = self._entries.get(request.tool) or self._unknown_tool(request.tool)
+            entry = self._entries.get(ctx.tool) or self._unknown_tool(ctx.tool)
             spec = entry.spec
             if not entry.streaming:
                 raise ToolError(
