@@ -329,3 +329,26 @@ def test_without_pydantic_loaded_its_types_are_unknown_with_a_warning(monkeypatc
         "tool 'stamp', parameter 'when': datetime.datetime has no JSON Schema; typed as unknown",
         "tool 'stamp', return: datetime.datetime has no JSON Schema; typed as unknown",
     )
+
+
+def test_numpy_arrays_are_the_ndarray_placeholder_typed_as_ndarray() -> None:
+    np = pytest.importorskip("numpy")
+    import numpy.typing as npt
+
+    from snakepit_bridge import Adapter, tool
+
+    # This module's annotations are strings (from __future__), resolved in its globals.
+    globals().update(np=np, npt=npt)
+    from snakepit_bridge.schema import NDARRAY_SCHEMA
+
+    class Model(Adapter):
+        @tool
+        def predict(self, x: np.ndarray, w: npt.NDArray[np.float32], maybe: np.ndarray | None = None) -> dict[str, np.ndarray]:
+            return {"y": x}
+
+    params, returns, warnings = schemas(Model, "predict")
+    assert warnings == ()
+    assert params["properties"]["x"] == NDARRAY_SCHEMA and NDARRAY_SCHEMA["tsType"] == "NDArray"
+    assert params["properties"]["w"] == NDARRAY_SCHEMA
+    assert params["properties"]["maybe"] == {"anyOf": [NDARRAY_SCHEMA, NULL], "default": None}
+    assert returns["additionalProperties"] == NDARRAY_SCHEMA

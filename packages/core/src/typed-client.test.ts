@@ -2,6 +2,7 @@
 // flag, the call options passed through, Describe asked once, argument validation.
 import { describe, expect, it } from "vitest";
 import { SnakepitError } from "./errors.js";
+import { ndarray } from "./ndarray.js";
 import type { CallOptions, JsonSchema, PoolDescription, StreamingTool, ToolDescription, UnaryTool } from "./pool-types.js";
 import { typedClient } from "./typed-client.js";
 
@@ -296,5 +297,17 @@ describe("argument validation (validate: true)", () => {
     const tools = typedClient<Tools>(f.pool);
     await tools.add({ a: "1" } as unknown as { a: number; b: number });
     expect(f.calls.map((c) => c.tool)).toEqual(["add"]);
+  });
+
+  it("checks an NDArray or a typed array against the ndarray schema, and refuses a plain list there", async () => {
+    const NDARRAY = { type: "object", properties: { "$snakepit:ndarray": { type: "object" } }, required: ["$snakepit:ndarray"], additionalProperties: false, tsType: "NDArray" };
+    const PREDICT = tool("predict", { $schema: DIALECT, type: "object", properties: { x: NDARRAY }, required: ["x"], additionalProperties: false }, false, ["x"]);
+    const f = fakePool([PREDICT]);
+    const tools = typedClient<{ predict: UnaryTool<{ x: unknown }, unknown> }>(f.pool, { validate: true });
+    await expect(tools.predict({ x: ndarray(new Float32Array(6), [2, 3]) })).resolves.toBeDefined();
+    await expect(tools.predict({ x: new Float64Array(3) })).resolves.toBeDefined();
+    const list = await rejection(tools.predict({ x: [1, 2, 3] }));
+    expect(list.code).toBe("invalid_argument");
+    expect(list.issues).toEqual([{ path: "args.x", message: "expected NDArray, got an array of 3" }]);
   });
 });

@@ -12,6 +12,7 @@
 import { Validator, type OutputUnit, type Schema } from "@cfworker/json-schema";
 import { closeMatches } from "./did-you-mean.js";
 import { SnakepitError, type ConfigIssue } from "./errors.js";
+import { isNDArray } from "./ndarray.js";
 import type {
   CallOptions,
   JsonSchema,
@@ -201,7 +202,7 @@ function toWireShape(value: unknown, depth = 0): unknown {
   if (typeof value === "bigint") return NOT_SENT;
   if (typeof value !== "object" || value === null) return value;
   if (value instanceof Uint8Array) return BYTES_PLACEHOLDER;
-  if (ArrayBuffer.isView(value)) return NDARRAY_PLACEHOLDER;
+  if (ArrayBuffer.isView(value) || isNDArray(value)) return NDARRAY_PLACEHOLDER;
   if (Array.isArray(value)) return value.map((v) => toWireShape(v, depth + 1));
   const withJson = value as { toJSON?: () => unknown };
   if (typeof withJson.toJSON === "function") return toWireShape(withJson.toJSON(), depth + 1);

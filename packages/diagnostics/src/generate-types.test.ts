@@ -90,4 +90,17 @@ describe("generateToolTypes", () => {
     expect(warnings).toEqual(["tool 'ticks', parameter 'x': unknown"]);
     await expect(generateToolTypes([], { adapter: "m:C", typeName: "not-a-name" })).rejects.toThrow('the type name "not-a-name" is not a TypeScript identifier');
   });
+
+  it("types numpy arrays as core's NDArray, and imports it only when a tool uses one", async () => {
+    const ndarray = { type: "object", properties: { "$snakepit:ndarray": { type: "object" } }, required: ["$snakepit:ndarray"], additionalProperties: false, tsType: "NDArray" };
+    const withArrays = await generateToolTypes(
+      [tool("predict", args({ x: ndarray }), { $schema: DIALECT, type: "object", additionalProperties: ndarray })],
+      { adapter: "m:C" },
+    );
+    expect(withArrays.source).toContain('import type { NDArray } from "@snakepit/core";');
+    expect(withArrays.source).toMatch(/export interface PredictArgs \{\n {2}x: NDArray;\n\}/);
+    expect(withArrays.source).toMatch(/\[k: string\]: NDArray \| undefined;/);
+    const without = await generateToolTypes([tool("add", args({ a: { type: "integer" } }), { $schema: DIALECT, type: "integer" })], { adapter: "m:C" });
+    expect(without.source).not.toContain("import type");
+  });
 });

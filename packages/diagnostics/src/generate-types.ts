@@ -119,7 +119,11 @@ export async function generateToolTypes(tools: readonly ToolDescription[], optio
     ...(warnings.length ? ["//", "// Typed as unknown (no JSON Schema for the annotation):", ...warnings.map((w) => `//   ${w}`)] : []),
     "",
   ].join("\n");
-  return { source: `${header}\n${body.replace(REFERENCED_NOTE, "").trimEnd()}\n`, warnings };
+  const printed = body.replace(REFERENCED_NOTE, "").trimEnd();
+  // numpy arrays are typed as core's NDArray: the module imports it when a tool uses one.
+  const usesNDArray = sorted.some((t) => JSON.stringify([t.paramsSchema, t.returnsSchema]).includes('"tsType":"NDArray"'));
+  const imports = usesNDArray ? 'import type { NDArray } from "@snakepit/core";\n\n' : "";
+  return { source: `${header}\n${imports}${printed}\n`, warnings };
 }
 
 function toolDoc(tool: ToolDescription): string {

@@ -48,7 +48,25 @@ BYTES_SCHEMA: JsonSchema = {
     "tsType": "Uint8Array",
 }
 
+# A numpy array travels as the ndarray placeholder (codec.py); Node sees an NDArray.
+NDARRAY_KEY = "$snakepit:ndarray"
+NDARRAY_SCHEMA: JsonSchema = {
+    "type": "object",
+    "properties": {NDARRAY_KEY: {"type": "object"}},
+    "required": [NDARRAY_KEY],
+    "additionalProperties": False,
+    "tsType": "NDArray",
+}
+
 _NONE_TYPES = (None, type(None))
+
+
+def _is_ndarray(tp: object) -> bool:
+    """numpy.ndarray, or numpy.typing.NDArray[...] (whose origin it is); numpy is never imported here."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return False
+    return tp is numpy.ndarray or typing.get_origin(tp) is numpy.ndarray
 _UNION_TYPES: tuple[Any, ...] = (typing.Union, types.UnionType)
 _ARRAYS = {list, cabc.Sequence, cabc.MutableSequence, cabc.Collection, cabc.Iterable, typing.List}
 _SETS = {set, frozenset, cabc.Set, cabc.MutableSet, typing.Set, typing.FrozenSet}
@@ -281,6 +299,8 @@ class _Builder:
             return {"type": "array", "uniqueItems": True}
         if tp in _MAPPINGS:
             return {"type": "object"}
+        if _is_ndarray(tp):
+            return dict(NDARRAY_SCHEMA)
 
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
