@@ -156,3 +156,19 @@ def test_a_cancel_on_the_data_lane_still_works(lanes: LanesFactory) -> None:
     wait_until(lambda: client.health().active_calls == 1)
     client.send(client.data, worker_pb2.DataFrame(call_id="old-style", cancel=worker_pb2.CancelRequest(call_id="old-style")))
     assert future.result(5).error.code == "aborted"
+
+
+def test_reply_frames_are_the_bytes_protobuf_writes_small_or_not() -> None:
+    from snakepit_bridge._proto import worker_pb2
+    from snakepit_bridge.local_transport import _frame
+
+    payload = worker_pb2.Payload(json=b"null")
+    for call_id in ("a", "x" * 127, "y" * 128, "z" * 300):
+        for json in (b"", b"1", b"2" * 120, b"3" * 128, b"4" * 400):
+            inner = worker_pb2.CallResponse(result=worker_pb2.Payload(json=json)).SerializeToString()
+            expected = worker_pb2.DataFrame(call_id=call_id, result=worker_pb2.CallResponse.FromString(inner)).SerializeToString()
+            frame = _frame(call_id, 6, inner)
+            assert frame[4:] == expected, (len(call_id), len(json))
+            assert int.from_bytes(frame[:4], "big") == len(expected)
+    chunk = worker_pb2.StreamMessage(chunk=payload).SerializeToString()
+    assert _frame("c", 7, chunk)[4:] == worker_pb2.DataFrame(call_id="c", chunk=worker_pb2.StreamMessage.FromString(chunk)).SerializeToString()

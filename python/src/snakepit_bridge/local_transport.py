@@ -219,6 +219,7 @@ class LocalTransport:
         self._no_pending = threading.Event()
         # The pool's offer of shared memory (SNAKEPIT_SHM), if this worker can take it up.
         self.shm = shm.SharedMemory.from_env()
+        self._writers = threading.local()  # one ResultSegments per thread that runs unary calls
         os.environ.pop(shm.OFFER_ENV, None)  # not inherited by what tools start
         self._readers = [
             threading.Thread(target=self._read, args=(self.data, self._serve_data), name="snakepit-data-lane", daemon=True),
@@ -404,9 +405,19 @@ class LocalTransport:
         if self.shm is None:
             self._send_reply(call_id, _RESULT, self.engine.execute_encoded(request))
             return
-        # Large result attachments go into segments lent to the codec for this call.
-        with shm.lend(self.shm.writer()) as segments:
+        # Large result attachments go into segments lent to the codec for this call. Each
+        # thread keeps one writer (empty between calls: handed over or discarded below).
+        segments = getattr(self._writers, "segments", None)
+        if segments is None:
+            segments = self._writers.segments = self.shm.writer()
+        shm.lend_to_thread(segments)
+        try:
             response = self.engine.execute_encoded(request)
+        except BaseException:
+            segments.discard()
+            raise
+        finally:
+            shm.lend_to_thread(None)
         if not segments.entries:
             self._send_reply(call_id, _RESULT, response)
             return
@@ -501,6 +512,12 @@ def _frame(call_id: str, number: int, inner: bytes, extra: bytes = b"") -> bytes
     Building a DataFrame object around the inner message would copy it once more;
     the bytes are the same. ``extra``: more serialised DataFrame fields (``shared``).
     """
-    body = wire.field_bytes(wire.DF_CALL_ID, call_id.encode()) if call_id else b""
+    cid = call_id.encode()
+    nc = len(cid)
+    ni = len(inner)
+    if 0 < nc < 128 and ni < 128 and not extra and number < 16:
+        # The everyday small reply: one-byte tags and lengths, joined once.
+        return b"".join((_HEADER.pack(4 + nc + ni), bytes((0x0A, nc)), cid, bytes(((number << 3) | 2, ni)), inner))
+    body = wire.field_bytes(wire.DF_CALL_ID, cid) if call_id else b""
     body += wire.field_bytes(number, inner) + extra
     return _HEADER.pack(len(body)) + body

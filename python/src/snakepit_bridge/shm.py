@@ -198,6 +198,14 @@ def current() -> ResultSegments | None:
     return getattr(_current, "segments", None)
 
 
+def lend_to_thread(segments: ResultSegments | None) -> None:
+    """Lend ``segments`` to the codec for the call this thread runs now; None ends the loan.
+
+    The same as ``with lend(segments):``, without a context-manager object per call.
+    """
+    _current.segments = segments
+
+
 class lend:  # noqa: N801 - used as a context manager, reads as a verb
     """Lend ``segments`` to the codec for the call this thread runs."""
 
