@@ -24,7 +24,11 @@ describe("README example", () => {
     // 1 200 requests over 2 workers whose limits are at most 550.
     expect(recycles["max_requests"]).toBeGreaterThanOrEqual(2);
     for (const w of workers) {
-      expect(w.requests!.limit).toBeGreaterThanOrEqual(500);
+      // A replacement draws its limit in [500, 550]; the first two workers' limits are
+      // staggered below 500, and one of them may still be serving when the loop ends (its
+      // replacement starting: calls are faster than a start).
+      if (w.requests!.limit < 500) expect(["default/w1", "default/w2"]).toContain(w.id);
+      expect(w.requests!.limit).toBeGreaterThanOrEqual(250);
       expect(w.requests!.limit).toBeLessThanOrEqual(550);
       // A worker at its limit keeps serving until its replacement is ready (a slow start on a
       // loaded machine): then its replacement is under way, and the stats say by how much.
