@@ -78,7 +78,8 @@ function vitest(label, reportName, args, env = {}) {
   }
   const v = JSON.parse(readFileSync(report, "utf8"));
   totals.passed += v.numPassedTests;
-  totals.failed += v.numFailedTests + (v.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(v);
+  // A test file that failed with no failed test in it (it did not load, or a hook threw) is a failure too.
+  totals.failed += v.numFailedTests + countFilesFailedWithoutFailedTests(v);
   totals.skipped += (v.numPendingTests ?? 0) + (v.numTodoTests ?? 0);
   for (const suite of v.testResults ?? []) {
     const file = suite.name.startsWith(root) ? suite.name.slice(root.length + 1) : suite.name;
@@ -162,10 +163,11 @@ if (process.env.SNAKEPIT_SKIP_FREE_THREADED === "1") {
   }
 }
 
-// A suite that failed to load (syntax error, missing import) has no failed test
-// inside it, but it is a failure all the same.
-function countSuitesWithFailedTests(v) {
-  return (v.testResults ?? []).filter((s) => s.status === "failed" && (s.assertionResults ?? []).some((a) => a.status === "failed")).length;
+// A file that failed to load (syntax error, missing import) or whose hooks threw has no
+// failed test inside it, but it is a failure all the same. (vitest's numFailedTestSuites
+// counts describe blocks as well as files, so it cannot be used for this.)
+function countFilesFailedWithoutFailedTests(v) {
+  return (v.testResults ?? []).filter((s) => s.status === "failed" && !(s.assertionResults ?? []).some((a) => a.status === "failed")).length;
 }
 
 if (failures.length) console.log(`\nFailed:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
