@@ -434,14 +434,16 @@ pipe's, and 16 MiB of bytes at no less than half the pipe's bandwidth.
   Node and ${o.cpu.pythonUs} us in the worker (process accounting, \`/proc/PID/stat\`), while the same
   work in a hot loop costs ${hot.poolUs.toFixed(1)} us in the pool (with a channel that answers at once) and
   ${hot.pythonUs.toFixed(1)} us in the worker's call path (\`bench/python_call_path.py\`): calls back to back across two processes on 2 vCPUs
-  run with cold caches after every switch, and each side's code size is what multiplies
-  (profiled with
-  \`node --cpu-prof\` on the Node side, \`py-spy record --gil\` and in-worker timers on the
-  Python side). In Python: the call context, call tracking, the deadline-timer entry,
-  argument decoding and binding, the contextvar behind \`current_call()\`, result encoding.
-  In Node: admission, the deadline timer, frame encoding (hand-written, as protobuf-es's
-  reflective codec cost more than the rest of the call) and decoding. The pipe
-  baseline does none of this.
+  run with cold caches after every switch, and the crossing is what multiplies (profiled
+  with \`node --cpu-prof\` on the Node side and \`py-spy record\` on the Python side): most
+  of each side's time is the socket write that wakes the other process (on 2 vCPUs the
+  writer is often descheduled while the reader runs), the read, the stream machinery and
+  the framing around them. With 2 workers, sequential calls alternate between them, so
+  each call finds a process that slept. The pool's own work is small beside that: in
+  Python the call context and call tracking (deadline, cancellation, withdraw), the tool's
+  dispatch record, result encoding; in Node admission, the call's signal and deadline
+  entry, and the hand-written frame encoding and decoding. The pipe baseline does none of
+  this.
 - **calls/s with ${INFLIGHT} in flight: ${o.local.perSec >= o.pipe.perSec ? "met" : "not met"}** (${ratio(o.local.perSec, o.pipe.perSec)} the pipe's, ${ratio(o.local.perSec, o.connect.perSec)} the Connect
   transport's). Under load, calls to tools known to be fast (recent calls under 1 ms) are
   pipelined to workers up to 8 beyond their capacity (ADR 6: withdrawn when they would wait
