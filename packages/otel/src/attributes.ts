@@ -9,6 +9,8 @@ export const SNAKEPIT_ATTRIBUTES = {
   rpcMethod: "rpc.method",
   rpcGrpcStatusCode: "rpc.grpc.status_code",
   networkTransport: "network.transport",
+  serverAddress: "server.address",
+  serverPort: "server.port",
   errorType: "error.type",
   poolName: "snakepit.pool.name",
   profile: "snakepit.profile",

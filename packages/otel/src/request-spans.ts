@@ -42,16 +42,17 @@ export class RequestSpans {
   /** This instance's key in each call's `context` map. */
   private readonly key = Symbol("snakepit.otel.span");
   private readonly open = new Set<Span>();
-  private readonly pids = new WeakMap<Pool, Map<string, number | undefined>>();
+  /** Each pool's workers: pid and, for a worker on another host, its "host:port". */
+  private readonly workers = new WeakMap<Pool, Map<string, WorkerSeen>>();
 
   constructor(private readonly options: RequestSpansOptions) {}
 
   onWorkerReady(e: WorkerReadyEvent): void {
-    this.pidsOf(e.pool).set(e.workerId, e.pid);
+    this.workersOf(e.pool).set(e.workerId, { pid: e.pid, host: e.info?.host });
   }
 
   onWorkerExited(e: WorkerExitedEvent): void {
-    this.pids.get(e.pool)?.delete(e.workerId);
+    this.workers.get(e.pool)?.delete(e.workerId);
   }
 
   onStarted(e: RequestStartedEvent): void {
@@ -61,8 +62,15 @@ export class RequestSpans {
       [A.workerId]: e.workerId,
       [A.queueWaitMs]: e.waitMs,
     };
-    const pid = this.pidOf(e.pool, e.workerId);
-    if (pid !== undefined) attributes[A.workerPid] = pid;
+    const worker = this.workerOf(e.pool, e.workerId);
+    if (worker.pid !== undefined) attributes[A.workerPid] = worker.pid;
+    if (worker.host !== undefined) {
+      // A worker on another host (@snakepit/remote): the server it was sent to, over TCP.
+      const { address, port } = splitHost(worker.host);
+      attributes[A.serverAddress] = address;
+      if (port !== undefined) attributes[A.serverPort] = port;
+      attributes[A.networkTransport] = "tcp";
+    }
     if (e.sessionId !== undefined) attributes[A.sessionId] = e.sessionId;
     const span = this.start(e, parent, attributes);
     e.context.set(this.key, span);
@@ -127,19 +135,36 @@ export class RequestSpans {
     };
   }
 
-  private pidsOf(pool: Pool): Map<string, number | undefined> {
-    let map = this.pids.get(pool);
+  private workersOf(pool: Pool): Map<string, WorkerSeen> {
+    let map = this.workers.get(pool);
     if (!map) {
       map = new Map();
-      this.pids.set(pool, map);
+      this.workers.set(pool, map);
     }
     return map;
   }
 
   /** From the ready event, or (a worker started before instrumentation) from stats once. */
-  private pidOf(pool: Pool, workerId: string): number | undefined {
-    const map = this.pidsOf(pool);
-    if (!map.has(workerId)) map.set(workerId, pool.stats().perWorker.find((w) => w.id === workerId)?.pid);
-    return map.get(workerId);
+  private workerOf(pool: Pool, workerId: string): WorkerSeen {
+    const map = this.workersOf(pool);
+    let seen = map.get(workerId);
+    if (!seen) {
+      const w = pool.stats().perWorker.find((x) => x.id === workerId);
+      seen = { pid: w?.pid, host: w?.info?.host };
+      map.set(workerId, seen);
+    }
+    return seen;
   }
+}
+
+interface WorkerSeen {
+  readonly pid: number | undefined;
+  readonly host: string | undefined;
+}
+
+/** "10.0.0.7:50051", "[::1]:50051" or a bare host name, as server.address and server.port. */
+export function splitHost(host: string): { address: string; port: number | undefined } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(host) ?? /^([^:]+):(\d+)$/.exec(host);
+  if (!m) return { address: host, port: undefined };
+  return { address: m[1]!, port: Number(m[2]) };
 }
