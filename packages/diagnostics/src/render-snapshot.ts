@@ -36,9 +36,13 @@ function renderPool(p: PoolSnapshot, recs: readonly Recommendation[]): string {
   );
   lines.push(summary.toString());
 
-  const workers = new Table({ head: ["worker", "pid", "state", "load", "served", "uptime", "RSS", "PSS"], style: plain });
+  // Workers on other hosts (@snakepit/remote) show where they run.
+  const remote = p.workers.some((w) => w.host !== undefined);
+  const head = ["worker", ...(remote ? ["host"] : []), "pid", "state", "load", "served", "uptime", "RSS", "PSS"];
+  const workers = new Table({ head, style: plain });
   for (const w of p.workers) {
-    workers.push([w.id, w.pid ?? "-", w.state, `${w.load}/${w.capacity}`, w.requestsServed, formatDuration(w.uptimeMs), formatBytes(w.rssBytes), formatBytes(w.pssBytes)]);
+    const where = remote ? [w.host ?? "local"] : [];
+    workers.push([w.id, ...where, w.pid ?? "-", w.state, `${w.load}/${w.capacity}`, w.requestsServed, formatDuration(w.uptimeMs), formatBytes(w.rssBytes), formatBytes(w.pssBytes)]);
   }
   lines.push(workers.toString());
 

@@ -14,6 +14,8 @@ export type WorkerDisplayState = "idle" | "busy" | "starting" | "draining" | "st
 export interface WorkerSnapshot {
   readonly id: string;
   readonly pid: number | null;
+  /** "host:port" of a worker on another host (@snakepit/remote); absent for local workers. */
+  readonly host?: string;
   readonly state: WorkerDisplayState;
   /** Calls running on it now. */
   readonly load: number;
@@ -119,6 +121,7 @@ async function inspectPool(pool: Pool, options: InspectOptions): Promise<PoolSna
     return {
       id: w.id,
       pid: w.pid ?? null,
+      ...(w.info?.host !== undefined ? { host: w.info.host } : {}),
       state,
       load: w.load,
       capacity: w.capacity,
