@@ -65,7 +65,11 @@ export class WorkerSlot implements SelectableWorker {
     }
   }
 
-  /** No further call goes to it from now on. */
+  /**
+   * The pool gives up on it (kill, lost connection): no further call goes to it from
+   * now on. Its replacement starts when its exit is seen, so that the restart policy
+   * knows how it ended (a crash counts toward the backoff).
+   */
   takeOutOfRotation(): void {
     this.gone = true;
     if (this.state === "ready") this.state = "draining";

@@ -257,15 +257,6 @@ export class Workforce implements Starvation {
     );
   }
 
-  /**
-   * The pool gives up on a worker (kill, lost connection): no further call goes to
-   * it from now on. Its replacement starts when its exit is seen, so that the
-   * restart policy knows how it ended (a crash counts toward the backoff).
-   */
-  takeOutOfRotation(slot: WorkerSlot): void {
-    slot.takeOutOfRotation();
-  }
-
   /** Start workers until the pool is back at its size (with backoff after failures). */
   ensureSize(): void {
     const { core } = this;
