@@ -22,8 +22,11 @@ export interface FrameLaneOptions {
   maxFrameBytes: number;
   /** One frame body, without its length prefix (a view: copy it to keep it past this call). */
   onFrame(body: Uint8Array): void;
-  /** The lane ended: the socket closed, failed, or the worker broke the protocol. */
-  onClose(reason: string): void;
+  /**
+   * The lane ended: the socket closed, failed, or the worker broke the protocol.
+   * `byPeer`: the worker's end closed or failed (not this side's destroy or refusal).
+   */
+  onClose(reason: string, byPeer: boolean): void;
 }
 
 export function createFrameLane(o: FrameLaneOptions): FrameLane {
@@ -34,10 +37,10 @@ export function createFrameLane(o: FrameLaneOptions): FrameLane {
   let buffered = 0;
   let bodyLength = -1; // -1 while waiting for a header
 
-  const end = (reason: string) => {
+  const end = (reason: string, byPeer: boolean) => {
     if (closed) return;
     closed = true;
-    o.onClose(reason);
+    o.onClose(reason, byPeer);
   };
 
   function take(n: number): Buffer {
@@ -64,7 +67,7 @@ export function createFrameLane(o: FrameLaneOptions): FrameLane {
         if (buffered < 4) return;
         bodyLength = take(4).readUInt32BE(0);
         if (bodyLength > o.maxFrameBytes) {
-          end(`the worker sent a frame of ${bodyLength} bytes, over the limit of ${o.maxFrameBytes}`);
+          end(`the worker sent a frame of ${bodyLength} bytes, over the limit of ${o.maxFrameBytes}`, false);
           socket.destroy();
           return;
         }
@@ -77,8 +80,8 @@ export function createFrameLane(o: FrameLaneOptions): FrameLane {
       if (closed) return;
     }
   });
-  socket.on("close", () => end("the worker's socket closed"));
-  socket.on("error", (err) => end(`the worker's socket failed: ${err.message}`));
+  socket.on("close", () => end("the worker's socket closed", true));
+  socket.on("error", (err) => end(`the worker's socket failed: ${err.message}`, true));
 
   const uncork = () => {
     corked = false;
@@ -100,7 +103,7 @@ export function createFrameLane(o: FrameLaneOptions): FrameLane {
       return closed;
     },
     destroy() {
-      end("the channel was closed");
+      end("the channel was closed", false);
       socket.destroy();
     },
   };

@@ -47,12 +47,15 @@ const WITHDRAWN_TYPE = "snakepit_bridge.Withdrawn";
 
 interface PendingUnary {
   kind: "unary";
+  /** Its place among the call frames sent on the data lane (1-based), as the worker counts them. */
+  seq: number;
   resolve(res: CallResponse): void;
   reject(err: unknown): void;
 }
 
 interface PendingStream {
   kind: "stream";
+  seq: number;
   push(msg: StreamMessage | "end"): void;
   fail(err: unknown): void;
 }
@@ -76,6 +79,11 @@ export interface LocalChannelOptions {
    * it, every attachment travels inline.
    */
   sharedMemory?: SharedMemoryOffer;
+  /**
+   * The worker's progress page (progress-page.ts): read when the data lane ends,
+   * so that calls the worker never began fail as not_started (sent elsewhere).
+   */
+  progress?: { read(): number | undefined };
 }
 
 export interface LocalChannel extends WorkerChannel {
@@ -87,6 +95,11 @@ export interface LocalChannel extends WorkerChannel {
   readonly drained: Promise<void>;
   /** True once the worker accepted the shared memory offered (its first frame); false if the lanes closed first. */
   readonly sharedMemoryAccepted: Promise<boolean>;
+  /**
+   * Once the data lane has ended: true for a call the worker never began (by its
+   * progress page), false for one it may have; undefined when that is not known.
+   */
+  neverStarted(callId: string): boolean | undefined;
 }
 
 export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
@@ -96,6 +109,11 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   // the call it cancels, so several may share one id: answered in order.
   const controls = new Map<string, PendingControl[]>();
   let nextControlId = 0;
+  /** Call frames (execute, stream) written to the data lane so far. */
+  let callFrames = 0;
+  /** After the data lane ended: the calls then open that the worker never began (by its page). */
+  let notBegun: Set<string> | undefined;
+  let begunKnown = false;
   let closed: ChannelFailure | undefined;
   const deadlines = createDeadlineTimer();
   const segments = createSegmentLedger(options.sharedMemory);
@@ -107,10 +125,10 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   const drained = new Promise<void>((resolve) => (onDrained = resolve));
   // A lane that ends fails what only it could answer; the other lane still delivers
   // what the worker wrote to it (the pool needs every reply to tell which calls ran).
-  const laneClosed = (lane: "data" | "control", reason: string) => {
+  const laneClosed = (lane: "data" | "control", reason: string, byPeer: boolean) => {
     const failure = new ChannelFailure("unavailable", reason);
     closed ??= failure;
-    if (lane === "data") failCalls(failure);
+    if (lane === "data") failOpenCalls(failure, byPeer);
     else failControls(failure);
     if (--lanesOpen === 0) {
       onAccepted(false);
@@ -122,13 +140,13 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     socket: options.data,
     maxFrameBytes,
     onFrame: (body) => onDataFrame(decodeFrame(body)),
-    onClose: (reason) => laneClosed("data", reason),
+    onClose: (reason, byPeer) => laneClosed("data", reason, byPeer),
   });
   const control = createFrameLane({
     socket: options.control,
     maxFrameBytes,
     onFrame: (body) => onControlFrame(fromBinary(DataFrameSchema, body)),
-    onClose: (reason) => laneClosed("control", reason),
+    onClose: (reason, byPeer) => laneClosed("control", reason, byPeer),
   });
 
   function onDataFrame(frame: IncomingFrame): void {
@@ -184,6 +202,29 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     }
   }
 
+  /**
+   * The data lane ended. When the worker's end closed (it died, or stopped reading),
+   * a call it never began (sent after the last one its progress page names) fails
+   * as not_started, so the pool may send it elsewhere; the others with `reason`.
+   * Not when this side ended the lane: the worker may still run what it has read.
+   */
+  function failOpenCalls(reason: ChannelFailure, byPeer: boolean): void {
+    const begun = byPeer ? options.progress?.read() : undefined;
+    begunKnown = begun !== undefined;
+    if (begun !== undefined) {
+      notBegun = new Set();
+      for (const [id, p] of calls) {
+        if (p.seq <= begun) continue;
+        notBegun.add(id);
+        calls.delete(id);
+        const never = new ChannelFailure("not_started", `call ${id} was never started: its worker ended first`);
+        if (p.kind === "unary") p.reject(never);
+        else p.fail(never);
+      }
+    }
+    failCalls(reason);
+  }
+
   function failControls(reason: ChannelFailure): void {
     for (const [id, waiting] of controls) {
       controls.delete(id);
@@ -202,7 +243,7 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
   }
 
   /** Send a call; returns the segments made for its arguments (unlink them when it settles). */
-  function sendCall(kind: "execute" | "stream", request: CallRequest): string[] {
+  function sendCall(kind: "execute" | "stream", request: CallRequest, entry: { seq: number }): string[] {
     const placed = segments.place(request.args?.attachments ?? []);
     const call = {
       callId: request.callId,
@@ -218,6 +259,8 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     for (const a of placed.attachments) inline += a.byteLength;
     // Large attachments leave as they are (a gather write), small calls as one buffer.
     data.send(inline >= GATHER_MIN_BYTES ? encodeCallFrameParts(kind, call) : encodeCallFrame(kind, call));
+    // Counted as the frame leaves, exactly as the worker counts what it reads.
+    entry.seq = ++callFrames;
     return placed.names;
   }
 
@@ -295,8 +338,9 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
           },
           true,
         );
-        calls.set(callId, {
+        const entry: PendingUnary = {
           kind: "unary",
+          seq: 0,
           resolve: (res) => {
             disarm();
             resolve(res);
@@ -305,8 +349,9 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
             disarm();
             reject(err);
           },
-        });
-        made = sendCall("execute", req);
+        };
+        calls.set(callId, entry);
+        made = sendCall("execute", req, entry);
       });
       // The argument segments are the pool's: removed once the call settles, however it ends.
       if (made.length === 0) return answer;
@@ -338,8 +383,9 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
             },
             true,
           );
-          calls.set(callId, {
+          const entry: PendingStream = {
             kind: "stream",
+            seq: 0,
             push: (m) => {
               queue.push(m);
               notify();
@@ -348,8 +394,9 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
               failure ??= err;
               notify();
             },
-          });
-          const made = sendCall("stream", req);
+          };
+          calls.set(callId, entry);
+          const made = sendCall("stream", req, entry);
           let consumed = 0;
           try {
             for (;;) {
@@ -386,6 +433,10 @@ export function createLocalChannel(options: LocalChannelOptions): LocalChannel {
     },
     drained,
     sharedMemoryAccepted,
+    neverStarted(callId: string): boolean | undefined {
+      if (!begunKnown) return undefined;
+      return notBegun!.has(callId);
+    },
     cancel(callId: string, waitMs: number, o?: ChannelCallOptions): Promise<CancelResponse> {
       return request(callId, { case: "cancel", value: create(CancelRequestSchema, { callId, waitMs: Math.max(0, Math.ceil(waitMs)) }) }, "cancelReply", o);
     },

@@ -13,6 +13,7 @@ import { SnakepitError } from "./errors.js";
 import { resolvePythonExecutable } from "./python-executable.js";
 import { spawnWorker, type ReadyMessage } from "./worker-process.js";
 import type { SharedMemoryOffer } from "./shm-ledger.js";
+import { PROGRESS_ENV, createProgressPage } from "./progress-page.js";
 import { SHM_OFFER_ENV, segmentPrefix, sharedMemoryAvailable, sweepSegments, sweepStaleSegments } from "./shm-segments.js";
 import type { WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext } from "./worker-profile.js";
 
@@ -87,6 +88,8 @@ async function startLocalWorker(
 ): Promise<WorkerHandle> {
   const { options } = ctx;
   const shm = sharedMemoryOffer(ctx, profileOptions.sharedMemoryMinBytes);
+  // Lets the worker hold a burst's replies for one write and still say, if it dies, which calls it never began.
+  const progress = options.transport === "local" ? createProgressPage(ctx.workerId) : undefined;
   const socketName = `${ctx.workerId.replace(/[^\w.-]/g, "_")}.sock`;
   const executable = resolvePythonExecutable(options.python.executable, options.python.cwd);
   const socketPath = options.transport === "local" ? undefined : join(ctx.runtimeDir, socketName);
@@ -99,16 +102,29 @@ async function startLocalWorker(
     threads,
     maxMessageBytes: options.maxPayloadBytes,
     cwd: options.python.cwd,
-    env: { ...extraEnv, ...(options.python.env ?? {}), ...(shm ? { [SHM_OFFER_ENV]: `${shm.prefix}:${shm.minBytes}` } : {}) },
+    env: {
+      ...extraEnv,
+      ...(options.python.env ?? {}),
+      ...(shm ? { [SHM_OFFER_ENV]: `${shm.prefix}:${shm.minBytes}` } : {}),
+      ...(progress ? { [PROGRESS_ENV]: progress.name } : {}),
+    },
     interpreterArgs: options.python.args ?? [],
     startTimeoutMs: options.startTimeoutMs,
     signal: ctx.signal,
     onOutput: (stream, line) => ctx.onOutput(stream, line),
+  }).catch((err: unknown) => {
+    progress?.remove();
+    throw err;
   });
   const info = runtimeInfo(spawned.ready);
   for (const warning of spawned.ready.warnings ?? []) ctx.logger.warn(warning, { workerId: ctx.workerId, pool: ctx.poolName });
   const local = spawned.lanes
-    ? createLocalChannel({ ...spawned.lanes, maxMessageBytes: options.maxPayloadBytes, ...(shm ? { sharedMemory: shm } : {}) })
+    ? createLocalChannel({
+        ...spawned.lanes,
+        maxMessageBytes: options.maxPayloadBytes,
+        ...(shm ? { sharedMemory: shm } : {}),
+        ...(progress ? { progress } : {}),
+      })
     : undefined;
   const channel = local ?? createConnectChannel({ address: spawned.ready.address, maxMessageBytes: options.maxPayloadBytes });
   // The exit is reported once the lanes have delivered what the worker wrote before
@@ -120,6 +136,7 @@ async function startLocalWorker(
         await Promise.race([local.drained, new Promise<void>((r) => (timer = setTimeout(r, LANE_DRAIN_GRACE_MS)))]);
         clearTimeout(timer);
         if (shm) sweepSegments(shm.prefix);
+        progress?.remove();
         return exit;
       })
     : spawned.exited;
@@ -152,6 +169,7 @@ async function startLocalWorker(
     // order, and can be withdrawn until they start (ADR 6). Not with several threads,
     // where the order in which waiting calls start is not the order they were sent.
     pipelineDepth: local && threads === 1 ? PIPELINE_DEPTH : 0,
+    ...(local ? { neverStarted: (callId: string) => local.neverStarted(callId) } : {}),
     info,
     channel,
     exited,

@@ -66,6 +66,12 @@ export interface WorkerHandle {
    * keep order and can cancel a waiting call (the local data plane). Default 0.
    */
   readonly pipelineDepth?: number;
+  /**
+   * Once the worker has exited: true for a call it never began, false for one it
+   * may have, undefined when it cannot tell (then the pool assumes, of an in-order
+   * worker's open calls, that only the first `capacity` may have begun).
+   */
+  neverStarted?(callId: string): boolean | undefined;
   readonly info: WorkerRuntimeInfo;
   readonly channel: WorkerChannel;
   /** Settles once, when the worker is gone for whatever reason. Never rejects. */

@@ -161,12 +161,13 @@ export class Workforce implements Starvation {
     }));
     if (wasRunning) {
       const err = this.crashError(slot, exit);
-      // A pipelining worker runs its calls in order, one at a time, and answers each
-      // before it starts the next: of the calls still open, only the first can have
-      // started. The others never ran, and are sent to another worker.
+      // Calls the worker never began are sent to another worker. A local worker says
+      // which (its progress page). Failing that, an in-order worker answers each call
+      // before it starts the next, so of its open calls only the first can have begun.
       const inOrder = (slot.handle?.pipelineDepth ?? 0) > 0;
       const capacity = slot.handle?.capacity ?? 1;
-      [...slot.running].forEach((call, i) => call.fail(err, inOrder && i >= capacity));
+      const handle = slot.handle;
+      [...slot.running].forEach((call, i) => call.fail(err, handle?.neverStarted?.(call.callId) ?? (inOrder && i >= capacity)));
     }
     if (crashed) {
       core.counters.crashes++;

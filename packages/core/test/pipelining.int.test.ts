@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SnakepitError } from "../src/index.js";
 import { fixturePool, rejectionOf } from "./helpers.js";
 
 const PIPELINING = "snakepit_fixtures.pipelining:PipeliningAdapter";
@@ -27,7 +31,6 @@ describe("pipelining under load (process profile, local transport)", () => {
     // as fast) and the transport (only the local one pipelines); the rule holds either way.
     const pipelined = Math.max(...pool.stats().perWorker.map((w) => w.load)) > 1;
     const fast = await Promise.all(burst);
-    console.log("DBG", JSON.stringify(pool.stats().perWorker.map((w) => [w.id, w.requestsServed])), pool.stats().resent, JSON.stringify(fast.map((r) => r.pid)));
     const long = await slow;
     // Every fast call finished before the long one: none waited behind it.
     for (const r of fast) expect(r.at).toBeLessThan(long.at);
@@ -50,5 +53,42 @@ describe("pipelining under load (process profile, local transport)", () => {
     expect(failed.map((r) => String((r as PromiseRejectedResult).reason))).toEqual([]);
     expect(results.map((r) => (r as PromiseFulfilledResult<Nap>).value.tag)).toEqual(burst.map((_, i) => i));
     if (pipelined) expect(pool.stats().resent).toBeGreaterThan(0); // some had been pipelined behind the dying call
+  });
+
+  it("a worker that dies mid-burst: no call runs twice, and the calls it never began run elsewhere", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "snakepit-burst-"));
+    const log = join(dir, "runs.log");
+    try {
+      await using pool = await fixturePool(PIPELINING, { size: 2, name: "pipelining-burst-death" });
+      for (let i = 0; i < 50; i++) await pool.execute("record", { log, tag: -1 - i });
+      // One tick: calls alternate between the two workers, several beyond capacity on
+      // each (the tool is fast). Call 5 ends its worker while calls before it on that
+      // worker have run (their replies may still be held for one write) and calls after
+      // it wait, unread or unbegun.
+      const burst = Array.from({ length: 40 }, (_, tag) => pool.execute<number>("record", { log, tag, die: tag === 5 }));
+      const results = await Promise.allSettled(burst);
+      const runs = readFileSync(log, "utf8").trim().split("\n").map(Number).filter((t) => t >= 0);
+      const ran = new Map<number, number>();
+      for (const t of runs) ran.set(t, (ran.get(t) ?? 0) + 1);
+      // Nothing ran twice: neither a call whose reply was lost with its worker nor the
+      // dying call itself was sent again.
+      expect([...ran].filter(([, n]) => n > 1)).toEqual([]);
+      expect(pool.stats().crashes).toBe(1);
+      results.forEach((r, tag) => {
+        if (r.status === "fulfilled") {
+          expect(r.value).toBe(tag);
+          expect(ran.get(tag)).toBe(1);
+        } else {
+          // Only calls the dead worker may have begun fail, and they fail as its crash.
+          expect(r.reason).toBeInstanceOf(SnakepitError);
+          expect((r.reason as SnakepitError).code).toBe("worker_crashed");
+        }
+      });
+      expect(results[5]!.status).toBe("rejected");
+      // Most of the burst was not on the dying worker or came after the crash: far from all fail.
+      expect(results.filter((r) => r.status === "fulfilled").length).toBeGreaterThan(30);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
