@@ -10,10 +10,25 @@ A worker the pool spawns gets two socket fds (see the end of worker.proto):
 
 Threading on the data lane: one reader thread owns the socket's read side. With
 one tool slot (the process profile) it runs a unary call itself, inline, so a
-call costs no thread switch. Each reply leaves before the next call starts, so
-when a worker dies the pool knows which of the calls it had sent never started
-(all after the first unanswered one) and sends them elsewhere. Streams, and every call when there are several slots, run
-on a small executor so the reader stays free to take credits.
+call costs no thread switch. Streams, and every call when there are several
+slots, run on a small executor so the reader stays free to take credits.
+
+The progress page (``SNAKEPIT_PROGRESS``, 8 bytes in /dev/shm that the pool
+creates and removes): the reader counts the call frames (execute, stream) it reads,
+1-based, and stores a call's number there before the call begins (inline) or is
+handed to the executor. So at every moment no call numbered above the page's value
+has begun: when the worker dies, the pool reads the page (tmpfs outlives a
+SIGKILL) and sends those calls elsewhere; the others it has no reply for failed.
+
+Replies: without a page each inline reply leaves in a write of its own before the
+next call starts (the pool then knows only the first unanswered call can have
+started). With a page, inline replies may be held while more whole frames are
+already buffered, and leave together in one write: before the reader would wait
+in recv, at 64 replies or 64 KiB or about 500 us after the first one held, and
+before anything else is written or run off the reader (a stream, an executor
+call, a refusal, a large or shared-memory reply). Nothing is held in front of a
+call that may be slow: only when the next call's tool recently ran inline in
+under 200 us (a tool not measured yet counts as slow).
 
 EOF on either lane means the pool is gone: the worker stops serving.
 """
@@ -21,10 +36,15 @@ EOF on either lane means the pool is gone: the worker stops serving.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
+import re
 import socket
+import stat
 import struct
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -47,6 +67,21 @@ GATHER_MIN_BYTES = 64 * 1024
 _IOV_MAX = 1024
 # How long close() waits for a control reply being written (e.g. drain's).
 _REPLY_GRACE_S = 0.5
+
+# The progress page: its name in /dev/shm, in the environment (the pool's to create and remove).
+PROGRESS_ENV = "SNAKEPIT_PROGRESS"
+_PROGRESS_NAME = re.compile(r"snakepit-\d+-[\w.-]+-progress", re.ASCII)
+_PROGRESS_DIR = "/dev/shm"
+# Holding replies (only with a progress page): a tool is fast when its recent inline
+# run time (an average that weighs the newest run by 1/4) is under this.
+FAST_TOOL_NS = 200_000
+# Held replies leave at the latest at this many, this many bytes, or this long after the first.
+HOLD_MAX_REPLIES = 64
+HOLD_MAX_BYTES = 64 * 1024
+HOLD_MAX_NS = 500_000
+# The most tools whose run time is remembered (unknown tool names are the caller's to choose).
+_MAX_TIMED_TOOLS = 1024
+_NOT_TIMED = 1 << 62  # what a tool not measured yet counts as: slow
 
 # DataFrame field numbers of the replies (worker.proto).
 _RESULT = wire.DF_RESULT
@@ -189,6 +224,49 @@ class _Lane:
         return bytes(out) if wire.HAND_DECODE else out
 
 
+class _ProgressPage:
+    """The pool's progress page, mapped: ``value[0]`` is the u64 (host byte order) it reads."""
+
+    def __init__(self, mapping: mmap.mmap) -> None:
+        self._mapping = mapping
+        self.value = memoryview(mapping).cast("Q")
+
+    @classmethod
+    def from_env(cls, environ: Any = None) -> _ProgressPage | None:
+        """The page named by SNAKEPIT_PROGRESS, taken out of the environment; None if unusable."""
+        env = os.environ if environ is None else environ
+        name = env.pop(PROGRESS_ENV, None)  # not inherited by what tools start
+        if name is None:
+            return None
+        if not _PROGRESS_NAME.fullmatch(name):
+            log.warning("ignoring %s=%r: not a progress page's name", PROGRESS_ENV, name)
+            return None
+        if not sys.platform.startswith("linux"):
+            log.debug("no progress page: not on Linux")
+            return None
+        try:
+            fd = os.open(os.path.join(_PROGRESS_DIR, name), os.O_RDWR | os.O_NOFOLLOW)
+        except OSError as exc:
+            log.warning("no progress page: %s", exc)
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != 8:
+                log.warning("no progress page: %s is not a file of 8 bytes", name)
+                return None
+            return cls(mmap.mmap(fd, 8))
+        except (OSError, ValueError) as exc:
+            log.warning("no progress page: %s", exc)
+            return None
+        finally:
+            os.close(fd)
+
+    def close(self) -> None:
+        """Unmap (the file is the pool's: it removes it)."""
+        self.value.release()
+        self._mapping.close()
+
+
 class LocalTransport:
     """Serves the data and control lanes until either closes (then calls ``on_lost``)."""
 
@@ -213,14 +291,22 @@ class LocalTransport:
         self._credits_lock = threading.Lock()
         # Held while the control reader handles a frame, so close() lets its reply out.
         self._control_busy = threading.Lock()
-        # Calls whose reply is not written yet: close() lets them out (bounded) too.
+        # Calls on the executor whose reply is not written yet: close() lets them out (bounded) too.
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._no_pending = threading.Event()
+        # The reader's own replies (inline calls, refusals): only the reader writes these two,
+        # so the inline path takes no lock per call. ``_unsent``: a call it runs, or replies
+        # it holds, are not written yet; it sets ``_caught_up`` once they are if close() waits.
+        self._unsent = False
+        self._caught_up = threading.Event()
+        self._held: list[bytes] = []  # inline reply frames not written yet (only with a page)
         # The pool's offer of shared memory (SNAKEPIT_SHM), if this worker can take it up.
         self.shm = shm.SharedMemory.from_env()
-        self._writers = threading.local()  # one ResultSegments per thread that runs unary calls
+        self._writers = threading.local()  # one ResultSegments per executor thread that runs unary calls
         os.environ.pop(shm.OFFER_ENV, None)  # not inherited by what tools start
+        self.progress = _ProgressPage.from_env()
+        self._progress_lock = threading.Lock()  # the reader's exit and close() may both unmap it
         self._readers = [
             threading.Thread(target=self._read, args=(self.data, self._serve_data), name="snakepit-data-lane", daemon=True),
             threading.Thread(target=self._read, args=(self.control, self._serve_control), name="snakepit-control-lane", daemon=True),
@@ -237,12 +323,15 @@ class LocalTransport:
             reader.start()
 
     def close(self) -> None:
-        """Stop serving; a control reply being written (drain's) still goes out."""
+        """Stop serving; replies being written or held (drain's, a finished call's) still go out."""
+        started = time.monotonic()
         with self._pending_lock:
             self._closing = True
             if self._pending == 0:
                 self._no_pending.set()
         self._no_pending.wait(_REPLY_GRACE_S)
+        if self._unsent:  # the reader sets _caught_up once it wrote them, having seen _closing
+            self._caught_up.wait(max(0.0, _REPLY_GRACE_S - (time.monotonic() - started)))
         if self._control_busy.acquire(timeout=_REPLY_GRACE_S):
             self._control_busy.release()
         with self._credits_lock:
@@ -254,6 +343,14 @@ class LocalTransport:
         self._executor.shutdown(wait=False, cancel_futures=True)
         if self.shm is not None:
             self.shm.close()
+        if not self._readers[0].is_alive():  # else the reader unmaps the page as it ends
+            self._release_progress()
+
+    def _release_progress(self) -> None:
+        with self._progress_lock:
+            page, self.progress = self.progress, None
+        if page is not None:
+            page.close()
 
     # ---- reading ------------------------------------------------------------------
 
@@ -267,6 +364,9 @@ class LocalTransport:
                 log.error("local transport stopped: %r", exc, exc_info=exc)
             reason = f"broken frame: {exc!r}"
         finally:
+            if lane is self.data:
+                self._flush()  # what finished is not dropped while the socket may still take it
+                self._release_progress()  # only this thread stores into it
             lane.release()  # here, by the only reader: no other thread is in a recv on it
             if self.shm is not None:
                 # Either lane ending means the pool is gone or done with this worker: no
@@ -277,43 +377,156 @@ class LocalTransport:
 
     def _serve_data(self, lane: _Lane) -> None:
         decode = wire.decode_data_frame
-        for data, _more in lane.frames():
+        execute = self.engine.execute_encoded
+        clock = time.perf_counter_ns
+        inline = self.threads == 1
+        held = self._held
+        page = self.progress.value if self.progress is not None else None
+        run_ns: dict[str, int] = {}  # per tool: recent inline run time (only timed with a page)
+        held_bytes = held_since = 0
+        seq = 0  # call frames read, the progress page's count
+        # Only inline unary calls encode results on this thread, so its writer stays lent
+        # for good (empty between calls: handed over or discarded), not lent per call.
+        segments = self.shm.writer() if self.shm is not None and inline else None
+        shm.lend_to_thread(segments)
+        for data, more in lane.frames():
             # A frame naming segments starts with them (worker.proto): protobuf reads it,
             # cheaply, since its large attachments are in the segments.
             frame = decode(data) if data[:2] != _SHARED_FIRST else _decode_with_segments(data)
+            kind = frame.kind
             try:
-                self._dispatch_data(frame)
-            except BaseException as exc:  # noqa: BLE001 - one bad frame must not stop the lane
-                log.error("could not serve a %s frame for call %r", frame.kind, frame.call_id, exc_info=exc)
-
-    def _dispatch_data(self, frame: wire.DataFrame) -> None:
-        kind = frame.kind
-        if kind == "execute" or kind == "stream":
-            with self._pending_lock:
-                self._pending += 1
-            if type(frame.body) is _Unmapped:
+                if kind != "execute" and kind != "stream":
+                    if held:
+                        self._flush()
+                    self._dispatch_other(frame)
+                    continue
+                seq += 1
+                request = frame.body
+                # Inline only when no stream runs: a stream holding the one slot would wait
+                # for credits that this thread must read.
+                if not inline or kind != "execute" or self._credits or type(request) is _Unmapped:
+                    if held:
+                        self._flush()
+                    self._dispatch_call(frame, seq, segments)
+                    continue
+                if page is None:
+                    # No page: the reply leaves before the next call starts, so the pool knows
+                    # that of its unanswered calls only the first can have started.
+                    self._unsent = True
+                    self._run_inline(frame.call_id, execute(request), segments)
+                    self._written()
+                    continue
+                tool = request.tool
+                if held and run_ns.get(tool, _NOT_TIMED) >= FAST_TOOL_NS:
+                    self._flush()  # this call may be slow: nothing waits behind it
+                page[0] = seq  # before the call begins (a plain store: it survives our death)
+                self._unsent = True
+                began = clock()
                 try:
-                    frame.body = self._map_shared(frame.body)
-                except shm.SegmentError as exc:
-                    self._refuse(frame.call_id, kind, str(exc))
-                    return
+                    response = execute(request)
+                finally:
+                    ended = clock()
+                    took = ended - began
+                    last = run_ns.get(tool)
+                    if last is not None:
+                        run_ns[tool] = last + ((took - last) >> 2)
+                    elif len(run_ns) < _MAX_TIMED_TOOLS:
+                        run_ns[tool] = took
+                reply = self._run_inline(frame.call_id, response, segments, holding=True)
+                if reply is None:
+                    self._written()  # written (after what was held before it)
+                    continue
+                if not held:
+                    held_since = ended
+                    held_bytes = 0
+                held.append(reply)
+                held_bytes += len(reply)
+                if (
+                    not more  # the reader would wait in recv next
+                    or len(held) >= HOLD_MAX_REPLIES
+                    or held_bytes >= HOLD_MAX_BYTES
+                    or ended - held_since >= HOLD_MAX_NS
+                ):
+                    self._flush()
+            except BaseException as exc:  # noqa: BLE001 - one bad frame must not stop the lane
+                if segments is not None:
+                    segments.discard()
+                if not held:
+                    self._written()
+                log.error("could not serve a %s frame for call %r", kind, frame.call_id, exc_info=exc)
+        # (the reader's exit, in _read, writes what is held)
+
+    def _run_inline(self, call_id: str, response: bytes, segments: Any, *, holding: bool = False) -> bytes | None:
+        """Write an inline call's reply, or, ``holding``, return its frame to hold.
+
+        A reply naming segments, or large enough to leave as parts, is written at once,
+        after the held ones (None then): segments are the pool's only once written.
+        """
+        if segments is not None and segments.entries:
+            self._write_held()
+            self._send_result(call_id, response, segments)
+        elif len(response) >= GATHER_MIN_BYTES:
+            self._write_held()
+            self._send_reply(call_id, _RESULT, response)
+        elif holding:
+            return _frame(call_id, _RESULT, response)
+        else:
+            self.data.send(_frame(call_id, _RESULT, response))
+        return None
+
+    def _flush(self) -> None:
+        """Write the held replies: the reader owes none now."""
+        self._write_held()
+        self._written()
+
+    def _write_held(self) -> None:
+        """The held replies in one write (the reader's thread only)."""
+        held = self._held
+        if held:
+            data = held[0] if len(held) == 1 else b"".join(held)
+            held.clear()
+            self.data.send(data)
+
+    def _written(self) -> None:
+        """The reader has written every reply it owes."""
+        self._unsent = False
+        if self._closing:
+            self._caught_up.set()
+
+    def _dispatch_call(self, frame: wire.DataFrame, seq: int, segments: Any) -> None:
+        """An execute or stream that does not run inline at once (nothing is held now)."""
+        kind = frame.kind
+        if type(frame.body) is _Unmapped:
+            try:
+                frame.body = self._map_shared(frame.body)
+            except shm.SegmentError as exc:
+                self._unsent = True
+                self._refuse(frame.call_id, kind, str(exc))
+                self._written()
+                return
+        page = self.progress.value if self.progress is not None else None
+        if kind == "execute" and self.threads == 1 and not self._credits:
+            if page is not None:
+                page[0] = seq
+            self._unsent = True
+            self._run_inline(frame.call_id, self.engine.execute_encoded(frame.body), segments)
+            self._written()
+            return
+        with self._pending_lock:
+            self._pending += 1
+        if page is not None:
+            page[0] = seq  # before the executor can begin it
         if kind == "execute":
-            # Inline on the reader only when no stream runs: a stream holding the one
-            # slot would wait for credits that this thread must read.
-            if self.threads == 1 and not self._credits:
-                # The reply leaves before the next call starts (no holding of replies):
-                # if this worker dies, the pool knows exactly which calls never started
-                # (all but the first unanswered one) and sends those elsewhere.
-                self._run_unary(frame.call_id, frame.body)
-                self._replied()
-            else:
-                self._executor.submit(self._execute, frame.call_id, frame.body)
-        elif kind == "stream":
+            self._executor.submit(self._execute, frame.call_id, frame.body)
+        else:
             credits = _Credits(STREAM_WINDOW)
             with self._credits_lock:
                 self._credits[frame.call_id] = credits
             self._executor.submit(self._stream, frame.call_id, frame.body, credits)
-        elif kind == "credit":
+
+    def _dispatch_other(self, frame: wire.DataFrame) -> None:
+        kind = frame.kind
+        if kind == "credit":
             credits_for = self._credits.get(frame.call_id)
             if credits_for is not None:
                 credits_for.add(frame.body.chunks)
@@ -388,8 +601,28 @@ class LocalTransport:
     # ---- calls --------------------------------------------------------------------
 
     def _execute(self, call_id: str, request: Any) -> None:
+        """A unary call on an executor thread."""
         try:
-            self._run_unary(call_id, request)
+            if self.shm is None:
+                self._send_reply(call_id, _RESULT, self.engine.execute_encoded(request))
+                return
+            # Large result attachments go into segments lent to the codec for this call. Each
+            # thread keeps one writer (empty between calls: handed over or discarded).
+            segments = getattr(self._writers, "segments", None)
+            if segments is None:
+                segments = self._writers.segments = self.shm.writer()
+            shm.lend_to_thread(segments)
+            try:
+                response = self.engine.execute_encoded(request)
+            except BaseException:
+                segments.discard()
+                raise
+            finally:
+                shm.lend_to_thread(None)
+            if segments.entries:
+                self._send_result(call_id, response, segments)
+            else:
+                self._send_reply(call_id, _RESULT, response)
         finally:
             self._replied()
 
@@ -401,26 +634,8 @@ class LocalTransport:
                 return self.data.send_parts(parts)
         return self.data.send(_frame(call_id, number, response, extra))
 
-    def _run_unary(self, call_id: str, request: Any) -> None:
-        if self.shm is None:
-            self._send_reply(call_id, _RESULT, self.engine.execute_encoded(request))
-            return
-        # Large result attachments go into segments lent to the codec for this call. Each
-        # thread keeps one writer (empty between calls: handed over or discarded below).
-        segments = getattr(self._writers, "segments", None)
-        if segments is None:
-            segments = self._writers.segments = self.shm.writer()
-        shm.lend_to_thread(segments)
-        try:
-            response = self.engine.execute_encoded(request)
-        except BaseException:
-            segments.discard()
-            raise
-        finally:
-            shm.lend_to_thread(None)
-        if not segments.entries:
-            self._send_reply(call_id, _RESULT, response)
-            return
+    def _send_result(self, call_id: str, response: bytes, segments: shm.ResultSegments) -> None:
+        """A result whose attachments went into ``segments``: the pool's once the frame is written."""
         if response[:1] != _RESULT_PAYLOAD_TAG:  # an error took the result's place
             segments.discard()
             self._send_reply(call_id, _RESULT, response)
@@ -453,7 +668,6 @@ class LocalTransport:
         else:
             self.data.send(_frame(call_id, _CHUNK, worker_pb2.StreamMessage(error=error).SerializeToString()))
             self.data.send(_frame(call_id, _END, b""))
-        self._replied()
 
     def _stream(self, call_id: str, request: Any, credits: _Credits) -> None:
         messages = self.engine.stream_encoded(request)
