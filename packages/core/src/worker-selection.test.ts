@@ -26,9 +26,13 @@ describe("pickWorker", () => {
     expect(pickWorker([w("a", 0), w("b", 1)], { preferred: "b" })?.id).toBe("a");
   });
 
-  it("breaks ties in turn", () => {
+  it("breaks ties by the most recent use (a warm worker), then in turn", () => {
     const ws = [w("a", 0), w("b", 0), w("c", 0)];
     expect([0, 1, 2].map((rotate) => pickWorker(ws, { rotate })?.id)).toEqual(["a", "b", "c"]);
+    const used = [w("a", 0, 1, { lastReleased: 4 }), w("b", 0, 1, { lastReleased: 9 }), w("c", 0)];
+    expect([0, 1, 2].map((rotate) => pickWorker(used, { rotate })?.id)).toEqual(["b", "b", "b"]);
+    // Load comes first: a busier worker is not chosen for being warm.
+    expect(pickWorker([w("a", 1, 2, { lastReleased: 9 }), w("b", 0, 2, { lastReleased: 1 })])?.id).toBe("b");
   });
 
   it("pipelines a fast call beyond capacity, only onto workers running fast calls", () => {

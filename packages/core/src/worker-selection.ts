@@ -1,7 +1,9 @@
 /**
  * Which worker takes the next call. Pure, so the rules can be tested without
  * Python: the session's own worker if it has room; else the least-loaded worker
- * (by fraction of its capacity) with room; else, for a tool known to be fast, a
+ * (by fraction of its capacity) with room, of equals the one that finished a call
+ * most recently (its process and caches are warm: a caller making one call at a
+ * time stays on one worker), then in turn; else, for a tool known to be fast, a
  * worker whose transport pipelines and that runs only fast calls, up to its
  * pipeline depth beyond capacity (the call waits there, in order, for microseconds).
  */
@@ -13,6 +15,8 @@ export interface SelectableWorker {
   /** Calls on it not known to be fast. */
   readonly slowLoad: number;
   readonly handle: { readonly capacity: number; readonly pipelineDepth?: number } | undefined;
+  /** Larger for a worker that gave capacity back more recently; 0 if it never did. */
+  readonly lastReleased?: number;
 }
 
 export interface PickOptions {
@@ -40,10 +44,9 @@ export function pickWorker<W extends SelectableWorker>(workers: readonly W[], op
       const limit = pass === 0 ? w.handle.capacity : w.slowLoad === 0 ? w.handle.capacity + (w.handle.pipelineDepth ?? 0) : 0;
       if (w.load >= limit) continue;
       const l = w.load / w.handle.capacity;
-      if (l < bestLoad) {
+      if (l < bestLoad || (l === bestLoad && (w.lastReleased ?? 0) > (best!.lastReleased ?? 0))) {
         best = w;
         bestLoad = l;
-        if (l === 0) break;
       }
     }
     if (best) return best;

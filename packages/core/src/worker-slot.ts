@@ -10,6 +10,9 @@ import type { WorkerExit, WorkerHandle } from "./worker-profile.js";
 import type { CallSignal } from "./call-signal.js";
 import { setLongTimeout } from "./long-timer.js";
 
+/** Orders releases across slots, so selection can tell which worker was used last. */
+let releases = 0;
+
 export class WorkerSlot implements SelectableWorker {
   handle: WorkerHandle | undefined;
   state: WorkerState = "starting";
@@ -26,6 +29,8 @@ export class WorkerSlot implements SelectableWorker {
   exit: WorkerExit | undefined;
   /** Its calls in the order they were sent. */
   readonly running = new Set<CallSignal>();
+  /** When it last gave capacity back, by the order of releases (0: never). */
+  lastReleased = 0;
   /** Set when the pool kills it: what its running calls fail with. */
   killError: SnakepitError | undefined;
   /** Set while recycleWorker replaces it. */
@@ -48,6 +53,7 @@ export class WorkerSlot implements SelectableWorker {
 
   release(fast: boolean): void {
     this.load--;
+    this.lastReleased = ++releases;
     if (!fast) this.slowLoad--;
     if (this.load === 0 && this.idleWaiters) for (const w of this.idleWaiters.splice(0)) w();
   }

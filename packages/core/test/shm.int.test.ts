@@ -14,9 +14,14 @@ const SHM = "snakepit_fixtures.shared_memory:SharedMemoryAdapter";
 const MIN = 64 * 1024;
 const local = TEST_TRANSPORT === "local" && process.platform === "linux";
 
-/** This process's segments under /dev/shm. */
-function ourSegments(pid = process.pid): string[] {
+/** Everything of process `pid` under /dev/shm: segments, and each live worker's progress page. */
+function ourFiles(pid = process.pid): string[] {
   return readdirSync("/dev/shm").filter((n) => n.startsWith(`snakepit-${pid}-`));
+}
+
+/** This process's segments under /dev/shm (not the progress pages, which live as long as their workers). */
+function ourSegments(pid = process.pid): string[] {
+  return ourFiles(pid).filter((n) => !n.endsWith("-progress"));
 }
 
 function shmPool(name: string, minBytes: number | false = MIN) {
@@ -234,7 +239,7 @@ describe("shared memory when Node itself dies", () => {
       expect(ourSegments(proc.pid!).length).toBeLessThanOrEqual(1);
       await using pool = await shmPool("shm-sweeper");
       expect(await pool.execute<string>("offer")).not.toBe("");
-      expect(ourSegments(proc.pid!)).toEqual([]);
+      expect(ourFiles(proc.pid!)).toEqual([]); // its workers' progress pages too
       expect(sweepStaleSegments()).toEqual([]);
     } finally {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
