@@ -64,6 +64,10 @@ class Timed(Adapter):
         return "released"
 
     @tool
+    def echo_bytes(self, data: bytes) -> bytes:
+        return data
+
+    @tool
     def doubles(self, n: int) -> Any:
         return array.array("d", range(n))
 
@@ -95,16 +99,21 @@ class CountingSocket:
         return getattr(self._sock, name)
 
     def frames_per_write(self) -> list[int]:
+        """Frames in each write; the pieces of one frame that a sendmsg wrote in parts count as one write."""
         counts = []
         with self._lock:
             writes = list(self.writes)
+        pending = b""
         for data in writes:
+            pending += data
             n = pos = 0
-            while pos < len(data):
-                pos += 4 + int.from_bytes(data[pos : pos + 4], "big")
+            while pos + 4 <= len(pending):
+                pos += 4 + int.from_bytes(pending[pos : pos + 4], "big")
                 n += 1
-            assert pos == len(data), "a write ended mid-frame"
-            counts.append(n)
+            if pos == len(pending):
+                counts.append(n)
+                pending = b""
+        assert pending == b"", "a write ended mid-frame"
         return counts
 
 
@@ -310,6 +319,25 @@ def test_a_result_in_segments_is_handed_over_once_written_after_the_held_replies
     finally:
         for leftover in [n for n in os.listdir(SHM_DIR) if n.startswith(prefix)]:
             os.unlink(os.path.join(SHM_DIR, leftover))
+
+
+@pytest.mark.parametrize("size", [100 * 1024, 600 * 1024])  # under and over the reader's buffer
+@pytest.mark.parametrize("with_page", [True, False])
+def test_a_large_reply_leaves_as_parts_after_the_held_ones(
+    lanes: LanesFactory, page: str, monkeypatch: pytest.MonkeyPatch, with_page: bool, size: int
+) -> None:
+    if not with_page:
+        monkeypatch.delenv(PROGRESS_ENV)
+    served, counting = _serve(lanes, Timed(), page)
+    _measure(served, "fast")
+    big = os.urandom(size)  # large both ways: read into place, written as parts
+    _measure(served, "echo_bytes", data=b"x")
+    counting.writes.clear()
+    frames = [_execute("a", "fast", i=1), _execute("b", "fast", i=2), _execute("big", "echo_bytes", data=big), _execute("c", "fast", i=3)]
+    a, b, big_reply, c = (f.result(10) for f in _burst(served, *frames))
+    assert [result_of(x.result) for x in (a, b, c)] == [1, 2, 3]
+    assert result_of(big_reply.result) == big
+    assert counting.frames_per_write() == ([2, 1, 1] if with_page else [1, 1, 1, 1])
 
 
 def test_after_a_kill_the_page_says_which_calls_never_began(page: str) -> None:

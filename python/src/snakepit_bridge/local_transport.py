@@ -63,6 +63,9 @@ STREAM_WINDOW = 16
 FRAME_HEADROOM_BYTES = 1024 * 1024
 # Replies from this size on leave as parts of one gather write, their attachments aligned.
 GATHER_MIN_BYTES = 64 * 1024
+# An incomplete frame from this size on is read into a buffer of its own (not joined to
+# what is buffered at each recv, which would copy it again each time).
+_READ_IN_PLACE_BYTES = 64 * 1024
 # The most buffers one sendmsg takes (Linux's IOV_MAX).
 _IOV_MAX = 1024
 # How long close() waits for a control reply being written (e.g. drain's).
@@ -181,40 +184,47 @@ class _Lane:
 
     def frames(self) -> Iterator[tuple[bytes, bool]]:
         """Each frame's bytes, and whether another whole frame is already buffered."""
-        buf = bytearray()
         chunk = bytearray(256 * 1024)
         view = memoryview(chunk)
         recv = self.sock.recv_into
+        unpack = _HEADER.unpack_from
+        # What was read and not yet parsed is buf[pos:]: a frame is one slice of it (one
+        # copy), and the rest moves only when more is read.
+        buf = b""
+        pos = 0
         while True:
+            end = len(buf)
             # Parse every complete frame already buffered before reading again.
-            while len(buf) >= 4:
-                (length,) = _HEADER.unpack_from(buf, 0)
+            while end - pos >= 4:
+                (length,) = unpack(buf, pos)
                 if length > self.max_frame:
                     raise ValueError(f"frame of {length} bytes is over the limit of {self.max_frame}")
-                if len(buf) < 4 + length:
-                    if length > len(chunk):  # a large frame: read the rest straight into place
-                        yield self._read_large(buf, length), False
-                        continue
+                stop = pos + 4 + length
+                if stop > end:
+                    if length >= _READ_IN_PLACE_BYTES:  # read the rest straight into place
+                        large = self._read_large(buf[pos + 4 :], length)
+                        buf, pos, end = b"", 0, 0
+                        yield large, False
                     break
-                data = bytes(buf[4 : 4 + length])
-                del buf[: 4 + length]
-                yield data, len(buf) >= 4 and len(buf) >= 4 + _HEADER.unpack_from(buf, 0)[0]
+                data = buf[pos + 4 : stop]
+                pos = stop
+                yield data, end - pos >= 4 and end - pos >= 4 + unpack(buf, pos)[0]
             n = recv(view)
             if n == 0:
                 return  # the pool closed its end
-            buf += view[:n]
+            buf = buf[pos:] + view[:n] if pos < end else bytes(view[:n])
+            pos = 0
 
-    def _read_large(self, buf: bytearray, length: int) -> bytes | bytearray:
-        """A frame of ``length`` bytes whose start is in ``buf`` (emptied), the rest read into place.
+    def _read_large(self, start: bytes, length: int) -> bytes | bytearray:
+        """A frame of ``length`` bytes that begins with ``start``, the rest read into place.
 
         The socket writes straight into the frame's own buffer: no joining of reads. protobuf
         (upb) parses a bytearray as it is; the hand decoder (pure-Python protobuf) wants bytes.
         """
         out = bytearray(length)
         view = memoryview(out)
-        got = len(buf) - 4
-        view[:got] = memoryview(buf)[4:]
-        del buf[:]
+        got = len(start)
+        view[:got] = start
         while got < length:
             k = self.sock.recv_into(view[got:])
             if k == 0:
@@ -451,8 +461,7 @@ class LocalTransport:
             except BaseException as exc:  # noqa: BLE001 - one bad frame must not stop the lane
                 if segments is not None:
                     segments.discard()
-                if not held:
-                    self._written()
+                self._flush()  # rare (the engine never raises): what is held must not wait on recv
                 log.error("could not serve a %s frame for call %r", kind, frame.call_id, exc_info=exc)
         # (the reader's exit, in _read, writes what is held)
 
@@ -480,7 +489,11 @@ class LocalTransport:
         self._written()
 
     def _write_held(self) -> None:
-        """The held replies in one write (the reader's thread only)."""
+        """The held replies in one write (the reader's thread only).
+
+        Joined, then one sendall: for small frames that is about half the cost of a
+        sendmsg of the list (the kernel's work per buffer), e.g. 1.3 against 2.9 us for 32.
+        """
         held = self._held
         if held:
             data = held[0] if len(held) == 1 else b"".join(held)
