@@ -77,7 +77,6 @@ class EncodeFailure extends Error {
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
-const childPath = (path: string, key: string) => (IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
 
 /** A long path shortened in the middle, so a message about deep nesting stays readable. */
 function shortPath(path: string): string {
@@ -104,8 +103,25 @@ function errorText(err: unknown): string {
 class Walker {
   readonly attachments: Uint8Array[] = [];
   private readonly ancestors: object[] = [];
+  /** The keys and indexes from the root to the value being walked: its path is spelled out only for an error. */
+  private readonly trail: Array<string | number> = [];
 
-  walk(holderKey: string, input: unknown, path: string, inArray: boolean): unknown {
+  constructor(private readonly label: string) {}
+
+  /** Where the value being walked sits, as `args.rows[3].name`. */
+  private path(): string {
+    let path = this.label;
+    for (const step of this.trail) {
+      path = typeof step === "number" ? `${path}[${step}]` : IDENTIFIER.test(step) ? `${path}.${step}` : `${path}[${JSON.stringify(step)}]`;
+    }
+    return path;
+  }
+
+  private fail(reason: string, cause?: unknown): never {
+    throw new EncodeFailure(this.path(), reason, cause === undefined ? undefined : { cause });
+  }
+
+  walk(holderKey: string | number, input: unknown, inArray: boolean): unknown {
     let value = input;
     if (value instanceof Uint8Array) {
       // Binary data travels beside the JSON; a Buffer's toJSON would spell it out as numbers.
@@ -124,7 +140,7 @@ class Walker {
         try {
           ipc = arrowTableToIPC(value);
         } catch (err) {
-          throw new EncodeFailure(path, err instanceof Error ? err.message : errorText(err), { cause: err });
+          this.fail(err instanceof Error ? err.message : errorText(err), err);
         }
         this.attachments.push(ipc);
         return { [ARROW_TAG]: this.attachments.length - 1 };
@@ -135,78 +151,89 @@ class Walker {
       try {
         toJSON = (value as { toJSON?: unknown }).toJSON;
       } catch (err) {
-        throw new EncodeFailure(path, `reading its toJSON property threw ${errorText(err)}`, { cause: err });
+        this.fail(`reading its toJSON property threw ${errorText(err)}`, err);
       }
       if (typeof toJSON === "function") {
         try {
-          value = (toJSON as (key: string) => unknown).call(value, holderKey);
+          value = (toJSON as (key: string) => unknown).call(value, String(holderKey));
         } catch (err) {
-          throw new EncodeFailure(path, `its toJSON() threw ${errorText(err)}`, { cause: err });
+          this.fail(`its toJSON() threw ${errorText(err)}`, err);
         }
         if (value instanceof Uint8Array || isNDArray(value) || (ArrayBuffer.isView(value) && !(value instanceof DataView)))
-          return this.walk(holderKey, value, path, inArray);
+          return this.walk(holderKey, value, inArray);
       }
     }
     if (typeof value !== "object" || value === null) {
       const reason = rejectReason(value, inArray);
-      if (reason !== undefined) throw new EncodeFailure(path, reason);
+      if (reason !== undefined) this.fail(reason);
       return value;
     }
     const reason = rejectReason(value, inArray);
-    if (reason !== undefined) throw new EncodeFailure(path, reason);
-    if (this.ancestors.includes(value)) throw new EncodeFailure(path, "circular reference (the value contains itself)");
+    if (reason !== undefined) this.fail(reason);
+    if (this.ancestors.includes(value)) this.fail("circular reference (the value contains itself)");
     if (this.ancestors.length >= MAX_NESTING_DEPTH) {
       throw new EncodeFailure(
-        shortPath(path),
+        shortPath(this.path()),
         `nested deeper than ${MAX_NESTING_DEPTH} levels (the limit of arguments and results); ` +
           "flatten the structure, or send the deep part as a JSON string and parse it in the tool",
       );
     }
     this.ancestors.push(value);
-    try {
-      return Array.isArray(value) ? this.walkArray(value, path) : this.walkObject(value as Record<string, unknown>, path);
-    } finally {
-      this.ancestors.pop();
-    }
+    // No finally: a failure ends the whole walk, and the path it reports is already spelled out.
+    const out = Array.isArray(value) ? this.walkArray(value) : this.walkObject(value as Record<string, unknown>);
+    this.ancestors.pop();
+    return out;
   }
 
-  private walkArray(array: readonly unknown[], path: string): unknown[] {
+  private walkArray(array: readonly unknown[]): unknown[] {
     let out: unknown[] | undefined;
     const n = array.length;
+    const { trail } = this;
     for (let i = 0; i < n; i++) {
       let item: unknown;
       try {
         item = array[i];
       } catch (err) {
-        throw new EncodeFailure(`${path}[${i}]`, `reading it threw ${errorText(err)}`, { cause: err });
+        trail.push(i);
+        this.fail(`reading it threw ${errorText(err)}`, err);
       }
       // The common case first: a finite number or a string needs nothing.
-      const next =
-        (typeof item === "number" && Number.isFinite(item)) || typeof item === "string" || typeof item === "boolean" || item === null
-          ? item
-          : this.walk(String(i), item, `${path}[${i}]`, true);
+      let next: unknown;
+      if ((typeof item === "number" && Number.isFinite(item)) || typeof item === "string" || typeof item === "boolean" || item === null) next = item;
+      else {
+        trail.push(i);
+        next = this.walk(i, item, true);
+        trail.pop();
+      }
       if (out === undefined && next !== item) out = array.slice(0, i);
       if (out !== undefined) out.push(next);
     }
     return out ?? (array as unknown[]);
   }
 
-  private walkObject(object: Record<string, unknown>, path: string): Record<string, unknown> {
+  private walkObject(object: Record<string, unknown>): Record<string, unknown> {
     let keys: string[];
     try {
       keys = Object.keys(object);
     } catch (err) {
-      throw new EncodeFailure(path, `listing its keys threw ${errorText(err)}`, { cause: err });
+      this.fail(`listing its keys threw ${errorText(err)}`, err);
     }
     const out: Record<string, unknown> = {};
+    const { trail } = this;
     for (const key of keys) {
       let raw: unknown;
+      trail.push(key);
       try {
         raw = object[key];
       } catch (err) {
-        throw new EncodeFailure(childPath(path, key), `reading this property threw ${errorText(err)} (a getter?); pass plain data`, { cause: err });
+        this.fail(`reading this property threw ${errorText(err)} (a getter?); pass plain data`, err);
       }
-      const next = this.walk(key, raw, childPath(path, key), false);
+      // Plain values need no walk (the common case in records).
+      const next =
+        (typeof raw === "number" && Number.isFinite(raw)) || typeof raw === "string" || typeof raw === "boolean" || raw === null
+          ? raw
+          : this.walk(key, raw, false);
+      trail.pop();
       if (next === undefined) continue; // JSON omits it
       if (key === "__proto__") Object.defineProperty(out, key, { value: next, enumerable: true, writable: true, configurable: true });
       else out[key] = next;
@@ -221,10 +248,10 @@ class Walker {
  * or `payload_too_large`.
  */
 export function encodeValue(value: unknown, label: string, maxBytes: number): EncodedValue {
-  const walker = new Walker();
+  const walker = new Walker(label);
   let text: string | undefined;
   try {
-    text = JSON.stringify(walker.walk("", value, label, false));
+    text = JSON.stringify(walker.walk("", value, false));
   } catch (err) {
     if (err instanceof EncodeFailure) {
       throw new SnakepitError("invalid_argument", `cannot send ${label} to Python: ${err.message}`, { cause: err.cause ?? err });
