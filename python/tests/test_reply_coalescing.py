@@ -119,11 +119,11 @@ class CountingSocket:
 
 @pytest.fixture
 def page(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A progress page as the pool makes it (8 zero bytes), named in the environment."""
+    """A progress page as the pool makes it (8 bytes of 0xFF: "not kept"), named in the environment."""
     name = f"snakepit-{os.getpid()}-pytest.{id(monkeypatch):x}-progress"
     path = os.path.join(SHM_DIR, name)
     with open(path, "wb") as f:
-        f.write(bytes(8))
+        f.write(b"\xff" * 8)
     monkeypatch.setenv(PROGRESS_ENV, name)
     # Generous limits: these tests are about which replies are held, not about a loaded machine's timing.
     monkeypatch.setattr(local_transport, "HOLD_MAX_NS", 10_000_000_000)
@@ -285,6 +285,9 @@ def test_the_page_is_taken_out_of_the_environment_and_unmapped_at_close(lanes: L
     transport = served.worker.local
     assert transport is not None and transport.progress is not None
     assert PROGRESS_ENV not in os.environ
+    # Kept from the start: no call begun yet reads 0, not the pool's "not kept".
+    with open(page, "rb") as f:
+        assert int.from_bytes(f.read(), sys.byteorder) == 0
     assert result_of(served.client.execute(request("page", call_id="p1"))) == 1
     served.worker.shutdown(0)
     wait_until(lambda: transport.progress is None)

@@ -109,7 +109,8 @@ export class CallRunner {
         } catch (err) {
           const failedBy = call.aborted ? call.reason : undefined;
           const never = (failedBy !== undefined && call.notStarted) || (failedBy === undefined && err instanceof ChannelFailure && err.kind === "not_started");
-          if (never && attempt < MAX_NOT_STARTED_RETRIES && core.state === "ready" && !callerSignal?.aborted && Date.now() < deadline) {
+          const mayResend = () => attempt < MAX_NOT_STARTED_RETRIES && core.state === "ready" && !callerSignal?.aborted && Date.now() < deadline;
+          if (never && mayResend()) {
             // The worker never started it (withdrawn, or its worker died first): send it elsewhere.
             core.counters.resent++;
             call.rearm();
@@ -132,6 +133,13 @@ export class CallRunner {
             abandoned = call.cancelled;
           } else if (err instanceof ChannelFailure) {
             e = await this.channelError(err, slot, tool, callId);
+            // The lane broke before the worker's exit was seen; the exit, seen meanwhile,
+            // may say the worker never started this call: then it runs elsewhere after all.
+            if (err.kind === "unavailable" && call.aborted && call.notStarted && mayResend()) {
+              core.counters.resent++;
+              call.rearm();
+              continue;
+            }
             abandoned = err.kind === "aborted" || err.kind === "deadline_exceeded";
           } else {
             // The worker answered (the tool's own error, or a result we could not use): it served.

@@ -44,9 +44,20 @@ export interface LocalProfileOptions {
    * everything on the socket. Default 1 MiB.
    */
   sharedMemoryMinBytes?: number | false;
+  /**
+   * With the local transport on Linux, a worker given a burst of fast calls writes
+   * their replies together, one write for many (ADR 10): it keeps a progress page
+   * under /dev/shm so that, if it dies, the pool still knows which calls it never
+   * began. `false`: no page, and each reply leaves before the next call starts.
+   * Default true.
+   */
+  coalesceReplies?: boolean;
 }
 
 function checkProfileOptions(o: LocalProfileOptions): void {
+  if (o.coalesceReplies !== undefined && typeof o.coalesceReplies !== "boolean") {
+    throw new SnakepitError("invalid_config", `coalesceReplies must be true or false, got ${typeof o.coalesceReplies}`);
+  }
   const min = o.sharedMemoryMinBytes;
   if (min !== undefined && min !== false && !(Number.isSafeInteger(min) && min >= 1)) {
     throw new SnakepitError(
@@ -89,7 +100,7 @@ async function startLocalWorker(
   const { options } = ctx;
   const shm = sharedMemoryOffer(ctx, profileOptions.sharedMemoryMinBytes);
   // Lets the worker hold a burst's replies for one write and still say, if it dies, which calls it never began.
-  const progress = options.transport === "local" ? createProgressPage(ctx.workerId) : undefined;
+  const progress = options.transport === "local" && profileOptions.coalesceReplies !== false ? createProgressPage(ctx.workerId) : undefined;
   const socketName = `${ctx.workerId.replace(/[^\w.-]/g, "_")}.sock`;
   const executable = resolvePythonExecutable(options.python.executable, options.python.cwd);
   const socketPath = options.transport === "local" ? undefined : join(ctx.runtimeDir, socketName);

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { CallRequestSchema, DataFrameSchema, PayloadSchema } from "../src/gen/snakepit/worker/v1/worker_pb.js";
 import { createLocalChannel } from "../src/local-channel.js";
+import { processProfile, threadProfile } from "../src/process-profile.js";
 import { createProgressPage } from "../src/progress-page.js";
 import { SHM_DIR, sharedMemoryAvailable } from "../src/shm-segments.js";
 import { ChannelFailure } from "../src/worker-channel.js";
@@ -118,5 +119,13 @@ describe.skipIf(!onLinux)("progress page (local transport, ADR 10)", () => {
     } finally {
       page.remove();
     }
+  });
+});
+
+describe("coalesceReplies (the profile option that turns the page off)", () => {
+  it("takes true or false, and refuses anything else at once", () => {
+    expect(processProfile({ coalesceReplies: false }).name).toBe("process");
+    expect(threadProfile({ coalesceReplies: true }).name).toBe("thread");
+    expect(() => processProfile({ coalesceReplies: "no" as unknown as boolean })).toThrow(/coalesceReplies must be true or false, got string/);
   });
 });

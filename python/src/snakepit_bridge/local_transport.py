@@ -240,6 +240,9 @@ class _ProgressPage:
     def __init__(self, mapping: mmap.mmap) -> None:
         self._mapping = mapping
         self.value = memoryview(mapping).cast("Q")
+        # The pool fills the page with 0xFF ("not kept"): 0 says this worker keeps it
+        # and has begun no call yet, so a death before its first call loses none.
+        self.value[0] = 0
 
     @classmethod
     def from_env(cls, environ: Any = None) -> _ProgressPage | None:
