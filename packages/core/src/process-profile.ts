@@ -17,8 +17,13 @@ import { PROGRESS_ENV, createProgressPage } from "./progress-page.js";
 import { SHM_OFFER_ENV, segmentPrefix, sharedMemoryAvailable, sweepSegments, sweepStaleSegments } from "./shm-segments.js";
 import type { WorkerHandle, WorkerProfile, WorkerRuntimeInfo, WorkerStartContext } from "./worker-profile.js";
 
-/** Calls a local-transport worker may hold beyond its capacity under load (fast tools only). */
-const PIPELINE_DEPTH = 8;
+/**
+ * Calls a local-transport worker may hold beyond its capacity under load (fast tools
+ * only). Deep enough that the worker never runs dry between the pool's writes (8 gave
+ * one worker half the calls/s of 32 with 32 in flight); calls that would wait behind a
+ * call running long are withdrawn and sent to a free worker (ADR 6).
+ */
+const PIPELINE_DEPTH = 32;
 /**
  * How long a new worker's acceptance of shared memory may take to be read. It is
  * written before the worker's handshake, so it is already in the socket: only a
