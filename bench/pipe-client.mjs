@@ -12,6 +12,7 @@ export function startPipeBaseline(python) {
     pending.delete(msg.id);
   });
   return {
+    pid: child.pid,
     call(tool, args) {
       const id = next++;
       return new Promise((resolve) => {

@@ -25,6 +25,8 @@ const { values: flags } = parseArgs({
     rounds: { type: "string", default: "5" },
     inflight: { type: "string", default: "32" },
     "startup-runs": { type: "string", default: "3" },
+    // Untimed calls on each path first (ms), so what is measured is the steady state.
+    "warmup-ms": { type: "string", default: "3000" },
     "no-write": { type: "boolean", default: false },
     // Leave the sections bench/arrays.mjs, matrix.mjs and http-service.mjs write as they are.
     "no-peers": { type: "boolean", default: false },
@@ -34,6 +36,7 @@ const CALLS = Number(flags.calls);
 const ROUNDS = Number(flags.rounds);
 const INFLIGHT = Number(flags.inflight);
 const STARTUP_RUNS = Number(flags["startup-runs"]);
+const WARMUP_MS = Number(flags["warmup-ms"]);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const python = process.env.SNAKEPIT_PYTHON ?? `${root}python/.venv/bin/python`;
 const adapter = "snakepit_bridge.adapters.showcase:ShowcaseAdapter";
@@ -48,6 +51,15 @@ async function sequential(call, n, hist) {
     const t = process.hrtime.bigint();
     await call();
     hist.record(Number(process.hrtime.bigint() - t));
+  }
+}
+
+/** Calls for `ms`: bursts with `INFLIGHT` in flight, then some one at a time; nothing recorded. */
+async function warmUp(call, ms) {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    await concurrent(call, 2000, INFLIGHT);
+    await sequential(call, 200, createHistogram());
   }
 }
 
@@ -166,8 +178,13 @@ async function overhead() {
   // CPU spent per sequential call on each side of the local transport: where the time goes.
   const localPids = local.stats().perWorker.map((w) => w.pid);
   const cpu = { node: 0, python: 0, calls: 0 };
+  // The same with 32 in flight, for the pool and the pipe: what bounds calls/s on shared cores.
+  const loaded = { local: { node: 0, python: 0, calls: 0 }, pipe: { node: 0, python: 0, calls: 0 } };
+  const pidsOf = { local: localPids, pipe: [pipe.pid] };
   try {
-    for (const call of Object.values(subjects)) await sequential(call, 300, createHistogram());
+    // Steady state, as in a long-running service: V8 optimises the pool's call path only
+    // after some 10^5 calls, so every path is warmed the same way before anything is timed.
+    for (const call of Object.values(subjects)) await warmUp(call, WARMUP_MS);
     for (let r = 0; r < ROUNDS; r++) {
       log(`overhead: round ${r + 1}/${ROUNDS}`);
       for (const [name, call] of Object.entries(subjects)) {
@@ -182,7 +199,17 @@ async function overhead() {
         }
       }
       for (const [name, call] of Object.entries(subjects)) {
-        if (name !== "echo") tput[name].push(await concurrent(call, CALLS * 2, INFLIGHT));
+        if (name === "echo") continue;
+        const acc = loaded[name];
+        const node0 = process.cpuUsage();
+        const py0 = acc ? processCpuUs(pidsOf[name]) : 0;
+        tput[name].push(await concurrent(call, CALLS * 2, INFLIGHT));
+        if (acc) {
+          const node = process.cpuUsage(node0);
+          acc.node += node.user + node.system;
+          acc.python += processCpuUs(pidsOf[name]) - py0;
+          acc.calls += CALLS * 2;
+        }
       }
     }
   } finally {
@@ -195,7 +222,8 @@ async function overhead() {
   const rows = Object.fromEntries(
     Object.keys(subjects).map((k) => [k, { p50: us(hist[k].percentile(50)), p99: us(hist[k].percentile(99)), perSec: tput[k].length ? Math.round(median(tput[k])) : 0 }]),
   );
-  return { ...rows, cpu: { nodeUs: Math.round(cpu.node / cpu.calls), pythonUs: Math.round(cpu.python / cpu.calls) } };
+  const perCall = (a) => ({ nodeUs: Math.round(a.node / a.calls), pythonUs: Math.round(a.python / a.calls) });
+  return { ...rows, cpu: perCall(cpu), loadedCpu: { local: perCall(loaded.local), pipe: perCall(loaded.pipe) } };
 }
 
 /** User + system CPU of these processes so far, in microseconds (Linux /proc, 100 Hz ticks). */
@@ -374,7 +402,9 @@ Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.
 ## Per-call overhead: a no-op tool
 
 ${ROUNDS} rounds of ${CALLS} sequential calls (latency) and ${CALLS * 2} calls with ${INFLIGHT}
-in flight (throughput, median of rounds), taking turns. Pools have 2 process workers.
+in flight (throughput, median of rounds), taking turns, after ${WARMUP_MS / 1000} s of untimed calls on each
+path (the steady state of a long-running service: V8 optimises the pool's call path only
+after some 10^5 calls). Pools have 2 process workers.
 
 | path | p50, one at a time | p99, one at a time | calls/s, ${INFLIGHT} in flight |
 |---|---|---|---|
@@ -433,23 +463,25 @@ pipe's, and 16 MiB of bytes at no less than half the pipe's bandwidth.
   In this run each sequential call through the local transport cost ${o.cpu.nodeUs} us of CPU in
   Node and ${o.cpu.pythonUs} us in the worker (process accounting, \`/proc/PID/stat\`), while the same
   work in a hot loop costs ${hot.poolUs.toFixed(1)} us in the pool (with a channel that answers at once) and
-  ${hot.pythonUs.toFixed(1)} us in the worker's call path (\`bench/python_call_path.py\`): calls back to back across two processes on 2 vCPUs
-  run with cold caches after every switch, and the crossing is what multiplies (profiled
-  with \`node --cpu-prof\` on the Node side and \`py-spy record\` on the Python side): most
-  of each side's time is the socket write that wakes the other process (on 2 vCPUs the
-  writer is often descheduled while the reader runs), the read, the stream machinery and
-  the framing around them. With 2 workers, sequential calls alternate between them, so
-  each call finds a process that slept. The pool's own work is small beside that: in
-  Python the call context and call tracking (deadline, cancellation, withdraw), the tool's
-  dispatch record, result encoding; in Node admission, the call's signal and deadline
-  entry, and the hand-written frame encoding and decoding. The pipe baseline does none of
-  this.
+  ${hot.pythonUs.toFixed(1)} us in the worker's call path (\`bench/python_call_path.py\`). The rest is the
+  crossing (profiled with \`node --cpu-prof\` and \`py-spy record\`): on each side a read and a
+  write, the wake-up of the other process, and caches gone cold after every switch on
+  ${availableParallelism()} vCPUs. The pipe pays the same crossing; what it does not have is the pool's own
+  work: in Python the call context and call tracking (deadline, cancellation, withdraw),
+  the tool's dispatch record and result encoding; in Node admission, the call's signal
+  and deadline entry, and the frame encoding and decoding. A caller making one call at a
+  time stays on the worker it used last (selection prefers the warm one), so 2 workers
+  cost what 1 does.
 - **calls/s with ${INFLIGHT} in flight: ${o.local.perSec >= o.pipe.perSec ? "met" : "not met"}** (${ratio(o.local.perSec, o.pipe.perSec)} the pipe's, ${ratio(o.local.perSec, o.connect.perSec)} the Connect
   transport's). Under load, calls to tools known to be fast (recent calls under 1 ms) are
-  pipelined to workers up to 8 beyond their capacity (ADR 6: withdrawn when they would wait
-  behind a long call while another worker is free; sent elsewhere if their worker dies);
-  what remains is the same per-call work as above, on 2 cores shared by Node and both
-  workers. The pipe pipelines all ${INFLIGHT} calls into one process that answers them back to back.
+  pipelined to workers up to 32 beyond their capacity (ADR 6: withdrawn when they would
+  wait behind a long call while another worker is free), and a worker writes the replies
+  of a burst together, within 100 us so that the pool reads the first while it runs the
+  rest (ADR 10: its progress page says after a crash which calls it never began, and those
+  run elsewhere). With ${INFLIGHT} in flight a call cost ${o.loadedCpu.local.nodeUs} us of CPU in Node and ${o.loadedCpu.local.pythonUs} us in the
+  workers, against ${o.loadedCpu.pipe.nodeUs} and ${o.loadedCpu.pipe.pythonUs} us for the pipe: on ${availableParallelism()} cores shared by Node and the
+  workers, that sum is what bounds calls/s. The pipe's one process answers its ${INFLIGHT} calls back to
+  back with one JSON line each way and none of the pool's work.
 
 ## Process against thread profile
 
