@@ -164,6 +164,22 @@ describe("codec", () => {
     expect(encodeError({ "a-b": { c: NaN } }).message).toContain('args["a-b"].c: NaN');
   });
 
+  it("sends no arguments and reads a None result as JSON.stringify and JSON.parse would, in their fast paths", () => {
+    const text = (v: unknown) => new TextDecoder().decode(encodeValue(v, "args", MAX).json);
+    expect(text({})).toBe("{}");
+    expect(text(Object.create(null))).toBe("{}");
+    // Not "empty" for the fast path: what JSON.stringify would do differs.
+    expect(text({ toJSON: () => ({ a: 1 }) })).toBe('{"a":1}');
+    expect(() => encodeValue(Object.create({ inherited: 1 }), "args", MAX)).toThrow(/instances are not supported/);
+    expect(() => encodeValue(new (class Empty {})(), "args", MAX)).toThrow(/Empty instances/);
+    const a = encodeValue({}, "args", MAX);
+    a.attachments.push(new Uint8Array(1)); // each call's attachments are its own
+    expect(encodeValue({}, "args", MAX).attachments).toEqual([]);
+    expect(decodeValue(new TextEncoder().encode("null"), [])).toBeNull();
+    expect(() => decodeValue(new TextEncoder().encode("nul1"), [])).toThrow(SyntaxError);
+    expect(decodeValue(new TextEncoder().encode('"ab"'), [])).toBe("ab");
+  });
+
   it("omits undefined object properties, as JSON does", () => {
     expect(roundTrip({ a: 1, b: undefined })).toEqual({ a: 1 });
   });

@@ -242,12 +242,25 @@ class Walker {
   }
 }
 
+/** `{}` as sent (shared: frames copy it, nothing writes to it). */
+const EMPTY_OBJECT_JSON: Uint8Array = Buffer.from("{}");
+
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const _ in value) return false; // an own or inherited enumerable key
+  return typeof (value as { toJSON?: unknown }).toJSON !== "function";
+}
+
 /**
  * Encode `value` for the wire. `label` names it in error messages ("args").
  * Throws SnakepitError `invalid_argument` (with the path to the offending value)
  * or `payload_too_large`.
  */
 export function encodeValue(value: unknown, label: string, maxBytes: number): EncodedValue {
+  // No arguments at all, the commonest call: nothing to walk (exact only without a toJSON).
+  if (isEmptyPlainObject(value)) return { json: EMPTY_OBJECT_JSON, attachments: [], size: EMPTY_OBJECT_JSON.byteLength };
   const walker = new Walker(label);
   let text: string | undefined;
   try {
@@ -283,6 +296,8 @@ const MARKER = /"\$snakepit:(?:bytes|bigint|ndarray|arrow)"/;
  */
 export function decodeValue(json: Uint8Array, attachments: readonly Uint8Array[]): unknown {
   if (json.byteLength === 0) return null;
+  // A tool that returns nothing: "null", without a string or a parse.
+  if (json.byteLength === 4 && json[0] === 0x6e && json[1] === 0x75 && json[2] === 0x6c && json[3] === 0x6c) return null;
   const text = Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8");
   if (!MARKER.test(text)) return JSON.parse(text);
   return JSON.parse(text, (_key, v: unknown) => {
