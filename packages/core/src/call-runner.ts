@@ -103,8 +103,9 @@ export class CallRunner {
           const result = await send(slot, request(call, encoded, options.sessionId, headers), call, timeoutMs);
           this.workforce.noteServing(slot);
           core.counters.completed++;
-          if (kind === "execute") admission.noteRunTime(tool, performance.now() - startedAt);
-          this.finished(call, kind, slot.id, waitMs, performance.now() - startedAt, undefined, context);
+          const doneAt = performance.now();
+          if (kind === "execute") admission.noteRunTime(tool, doneAt - slot.begunAt(startedAt, doneAt));
+          this.finished(call, kind, slot.id, waitMs, doneAt - startedAt, undefined, context);
           return result;
         } catch (err) {
           const failedBy = call.aborted ? call.reason : undefined;

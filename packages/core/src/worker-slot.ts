@@ -31,6 +31,8 @@ export class WorkerSlot implements SelectableWorker {
   readonly running = new Set<CallSignal>();
   /** When it last gave capacity back, by the order of releases (0: never). */
   lastReleased = 0;
+  /** When its last answer arrived (performance.now()), for an in-order worker's run times. */
+  private lastAnsweredAt = 0;
   /** Set when the pool kills it: what its running calls fail with. */
   killError: SnakepitError | undefined;
   /** Set while recycleWorker replaces it. */
@@ -56,6 +58,19 @@ export class WorkerSlot implements SelectableWorker {
     this.lastReleased = ++releases;
     if (!fast) this.slowLoad--;
     if (this.load === 0 && this.idleWaiters) for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  /**
+   * When a call sent at `sentAt` and answered at `answeredAt` began to run. A worker
+   * that pipelines runs its calls one after another, so a call sent while another ran
+   * began when that one was answered: what it waited inside the worker is not its own
+   * run time (counted as such, a fast tool under load would look slow).
+   */
+  begunAt(sentAt: number, answeredAt: number): number {
+    const pipelines = (this.handle?.pipelineDepth ?? 0) > 0 && this.handle?.capacity === 1;
+    const previous = this.lastAnsweredAt;
+    this.lastAnsweredAt = answeredAt;
+    return pipelines && previous > sentAt ? previous : sentAt;
   }
 
   /** Resolves once nothing holds its capacity, it exited, or `timeoutMs` passed. */

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 // The thread profile against real Python workers: calls really run at the same
 // time, capacity is per thread, native thread pools are capped, unsafe adapters
 // are refused, and the worker's thread-safety checks reach the pool's log.
@@ -65,8 +66,8 @@ describe("the thread profile", () => {
     expect(pool.stats()).toMatchObject({ inFlight: 0, queued: 0 });
   });
 
-  it("caps native thread pools at 1 per tool thread unless python.env says otherwise", async () => {
-    const inherited = Object.fromEntries(NATIVE_THREAD_VARS.map((k) => [k, process.env[k] ?? null]));
+  it("caps native thread pools at 1 per tool thread (process profile: a share of the cores) unless python.env says otherwise", async () => {
+    const shared = (size: number) => Object.fromEntries(NATIVE_THREAD_VARS.map((k) => [k, process.env[k] ?? String(Math.max(1, Math.floor(availableParallelism() / size)))]));
     const capped = Object.fromEntries(NATIVE_THREAD_VARS.map((k) => [k, process.env[k] ?? "1"]));
     {
       await using pool = await fixturePool(THREADED, { profile: "thread", threadsPerWorker: 2 });
@@ -78,9 +79,13 @@ describe("the thread profile", () => {
       expect(await pool.execute("native_threads")).toEqual({ ...capped, ...env });
     }
     {
-      // The process profile leaves them as they are: one tool thread per process.
+      // The process profile: each of its size workers gets cores / size (at least 1).
       await using pool = await fixturePool(THREADED, { profile: "process", size: 1 });
-      expect(await pool.execute("native_threads")).toEqual(inherited);
+      expect(await pool.execute("native_threads")).toEqual(shared(1));
+    }
+    {
+      await using pool = await fixturePool(THREADED, { profile: "process", size: 3, python: { adapter: THREADED, env: { MKL_NUM_THREADS: "5" } } });
+      expect(await pool.execute("native_threads")).toEqual({ ...shared(3), MKL_NUM_THREADS: "5" });
     }
   });
 
