@@ -27,6 +27,8 @@ const { values: flags } = parseArgs({
     "startup-runs": { type: "string", default: "3" },
     // Untimed calls on each path first (ms), so what is measured is the steady state.
     "warmup-ms": { type: "string", default: "3000" },
+    // Each throughput round: calls with --inflight in flight for this long (ms).
+    "throughput-ms": { type: "string", default: "1000" },
     "no-write": { type: "boolean", default: false },
     // Leave the sections bench/arrays.mjs, matrix.mjs and http-service.mjs write as they are.
     "no-peers": { type: "boolean", default: false },
@@ -37,6 +39,7 @@ const ROUNDS = Number(flags.rounds);
 const INFLIGHT = Number(flags.inflight);
 const STARTUP_RUNS = Number(flags["startup-runs"]);
 const WARMUP_MS = Number(flags["warmup-ms"]);
+const THROUGHPUT_MS = Number(flags["throughput-ms"]);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const python = process.env.SNAKEPIT_PYTHON ?? `${root}python/.venv/bin/python`;
 const adapter = "snakepit_bridge.adapters.showcase:ShowcaseAdapter";
@@ -54,13 +57,28 @@ async function sequential(call, n, hist) {
   }
 }
 
-/** Calls for `ms`: bursts with `INFLIGHT` in flight, then some one at a time; nothing recorded. */
-async function warmUp(call, ms) {
+/** Calls for `ms`: bursts with `inflight` in flight, then some one at a time; nothing recorded. */
+async function warmUp(call, ms, inflight) {
   const until = performance.now() + ms;
   while (performance.now() < until) {
-    await concurrent(call, 2000, INFLIGHT);
+    await concurrent(call, 2000, inflight);
     await sequential(call, 200, createHistogram());
   }
+}
+
+/** `inflight` calls at a time for `ms` (then the last ones finish); calls per second, and how many. */
+async function concurrentFor(call, ms, inflight) {
+  let calls = 0;
+  const t = performance.now();
+  const until = t + ms;
+  const lane = async () => {
+    while (performance.now() < until) {
+      calls++;
+      await call();
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, lane));
+  return { perSec: (calls / (performance.now() - t)) * 1000, calls };
 }
 
 /** `inflight` calls at a time until n are done; calls per second. */
@@ -184,7 +202,7 @@ async function overhead() {
   try {
     // Steady state, as in a long-running service: V8 optimises the pool's call path only
     // after some 10^5 calls, so every path is warmed the same way before anything is timed.
-    for (const call of Object.values(subjects)) await warmUp(call, WARMUP_MS);
+    for (const [name, call] of Object.entries(subjects)) await warmUp(call, WARMUP_MS, name === "echo" ? 1 : INFLIGHT);
     for (let r = 0; r < ROUNDS; r++) {
       log(`overhead: round ${r + 1}/${ROUNDS}`);
       for (const [name, call] of Object.entries(subjects)) {
@@ -203,12 +221,13 @@ async function overhead() {
         const acc = loaded[name];
         const node0 = process.cpuUsage();
         const py0 = acc ? processCpuUs(pidsOf[name]) : 0;
-        tput[name].push(await concurrent(call, CALLS * 2, INFLIGHT));
+        const { perSec, calls } = await concurrentFor(call, THROUGHPUT_MS, INFLIGHT);
+        tput[name].push(perSec);
         if (acc) {
           const node = process.cpuUsage(node0);
           acc.node += node.user + node.system;
           acc.python += processCpuUs(pidsOf[name]) - py0;
-          acc.calls += CALLS * 2;
+          acc.calls += calls;
         }
       }
     }
@@ -401,7 +420,7 @@ Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}.
 
 ## Per-call overhead: a no-op tool
 
-${ROUNDS} rounds of ${CALLS} sequential calls (latency) and ${CALLS * 2} calls with ${INFLIGHT}
+${ROUNDS} rounds of ${CALLS} sequential calls (latency) and ${THROUGHPUT_MS / 1000} s of calls with ${INFLIGHT}
 in flight (throughput, median of rounds), taking turns, after ${WARMUP_MS / 1000} s of untimed calls on each
 path (the steady state of a long-running service: V8 optimises the pool's call path only
 after some 10^5 calls). Pools have 2 process workers.
