@@ -213,8 +213,8 @@ export function processProfile(profileOptions: LocalProfileOptions = {}): Worker
     name: "process",
     startWorker(ctx) {
       // Each worker's native thread pools get its share of the cores (size workers each
-      // starting one thread per core would oversubscribe them: a 1-row sklearn predict
-      // cost 0.36 ms of worker CPU with them, 0.25 ms at 1 thread, bench/http-service.mjs).
+      // starting one thread per core would oversubscribe them: with 32 calls in flight a
+      // 1-row sklearn predict cost 0.36 ms of worker CPU with them, 0.25 ms at 1 thread).
       const share = String(Math.max(1, Math.floor(availableParallelism() / ctx.options.size)));
       return startLocalWorker(ctx, 1, { ...nativeThreadCaps(share), ...(profileOptions.env ?? {}) }, profileOptions);
     },

@@ -80,8 +80,8 @@ _PROGRESS_DIR = "/dev/shm"
 FAST_TOOL_NS = 200_000
 # Held replies leave at the latest at this many, this many bytes, or this long after the
 # first. The time is short on purpose: the pool reads the first replies of a burst while
-# this worker runs the rest, so both processes work at once (500 us halved the calls/s
-# of one worker with 32 in flight, against 100 us: bench/run.mjs).
+# this worker runs the rest, so both processes work at once (in interleaved runs, 500 us
+# gave one worker with 32 calls in flight about half the calls/s of 100 us).
 HOLD_MAX_REPLIES = 64
 HOLD_MAX_BYTES = 64 * 1024
 HOLD_MAX_NS = 100_000
