@@ -36,6 +36,15 @@ async function socketPair(): Promise<[Socket, Socket]> {
   return [client, theirs];
 }
 
+/** A local channel with a progress page, over socket pairs whose far ends play the worker. */
+async function channelWithPage(workerId: string) {
+  const page = createProgressPage(workerId)!;
+  const [data, workerData] = await socketPair();
+  const [control, workerControl] = await socketPair();
+  const channel = createLocalChannel({ data, control, maxMessageBytes: 1 << 20, progress: page });
+  return { page, channel, workerData, workerControl };
+}
+
 function request(callId: string) {
   return create(CallRequestSchema, { callId, tool: "t", args: create(PayloadSchema, { json: new TextEncoder().encode("{}") }) });
 }
@@ -56,10 +65,7 @@ describe.skipIf(!onLinux)("progress page (local transport, ADR 10)", () => {
   });
 
   it("when the worker's end closes, calls sent after the last begun one fail as not_started, the rest as unavailable", async () => {
-    const page = createProgressPage("w2")!;
-    const [data, workerData] = await socketPair();
-    const [control, workerControl] = await socketPair();
-    const channel = createLocalChannel({ data, control, maxMessageBytes: 1 << 20, progress: page });
+    const { page, channel, workerData, workerControl } = await channelWithPage("w2");
     try {
       const results = ["a", "b", "c", "d"].map((id) => channel.execute(request(id), {}).then(
         () => "answered",
@@ -86,10 +92,7 @@ describe.skipIf(!onLinux)("progress page (local transport, ADR 10)", () => {
   });
 
   it("a page the worker never kept leaves every open call unavailable, and says nothing", async () => {
-    const page = createProgressPage("w3")!;
-    const [data, workerData] = await socketPair();
-    const [control, workerControl] = await socketPair();
-    const channel = createLocalChannel({ data, control, maxMessageBytes: 1 << 20, progress: page });
+    const { page, channel, workerData, workerControl } = await channelWithPage("w3");
     try {
       const results = ["a", "b"].map((id) => channel.execute(request(id), {}).catch((err: ChannelFailure) => err.kind));
       await new Promise((r) => setTimeout(r, 5));
@@ -105,10 +108,7 @@ describe.skipIf(!onLinux)("progress page (local transport, ADR 10)", () => {
   });
 
   it("when this side ends the lane, the page is not trusted (the worker may still run what it read)", async () => {
-    const page = createProgressPage("w4")!;
-    const [data] = await socketPair();
-    const [control] = await socketPair();
-    const channel = createLocalChannel({ data, control, maxMessageBytes: 1 << 20, progress: page });
+    const { page, channel } = await channelWithPage("w4");
     try {
       const result = channel.execute(request("a"), {}).catch((err: ChannelFailure) => err.kind);
       await new Promise((r) => setTimeout(r, 5));
